@@ -126,7 +126,7 @@ func (m *Message) Set(p Path, text string) error {
 	}
 	enc, charset := m.enc, m.charset
 	m.reset()
-	m.d, _ = parseDelimiters(out, 0) // valid: taken from the message before
+	m.d, _ = parseDelimiters(out, 0)            // valid: taken from the message before
 	m.buf, m.enc, m.charset = out, enc, charset // already text: no decoding again
 	if err := m.tokenize(0, false); err != nil {
 		return fmt.Errorf("hl7: set %s: %w", p, err)
