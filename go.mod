@@ -2,4 +2,7 @@ module github.com/plexus-hl7/plexus
 
 go 1.26.0
 
-require golang.org/x/text v0.43.0 // indirect
+require (
+	github.com/lenaten/hl7 v0.0.0-20181009090854-63c5c49a56d9 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)

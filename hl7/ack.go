@@ -54,10 +54,7 @@ type AckOptions struct {
 // segments for o.Errors in the layout of m's version. Segments end with CR;
 // the result is in m's declared character set.
 func Ack(m *Message, code AckCode, o AckOptions) []byte {
-	d := m.d
-	if d.Field == 0 {
-		d = DefaultDelimiters()
-	}
+	d := m.d.complete()
 	msh, _ := m.Find("MSH", 1)
 	raw := func(n int) []byte { return msh.Field(n).Raw() }
 
@@ -258,7 +255,7 @@ func RejectRaw(raw []byte, cause error, o AckOptions) []byte {
 func salvageMSH(raw []byte) *Message {
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	raw = bytes.TrimLeft(raw, "\r\n")
-	if end := bytes.IndexAny(raw, "\r\n"); end >= 0 {
+	if end := lineBreak(raw); end >= 0 {
 		raw = raw[:end]
 	}
 	d, err := parseDelimiters(append(raw[:len(raw):len(raw)], '\r'), 0)

@@ -2,6 +2,7 @@ package hl7
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -76,7 +77,7 @@ func lookupCharset(name string) (charsetKind, encoding.Encoding) {
 // anything else is parsed: the decoding must be known before tokenising,
 // since a multi-byte character set can hide delimiter bytes inside characters.
 func declaredCharset(data []byte, d Delimiters) string {
-	end := bytes.IndexAny(data, "\r\n")
+	end := lineBreak(data)
 	if end < 0 {
 		end = len(data)
 	}
@@ -100,9 +101,17 @@ func declaredCharset(data []byte, d Delimiters) string {
 	return string(bytes.TrimSpace(msh))
 }
 
+// hasHighBytes reports whether b has a byte outside 7-bit ASCII, eight
+// bytes at a time: it runs over every inbound message.
 func hasHighBytes(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
-		if c >= 0x80 || c == 0x1b {
+		if c >= 0x80 {
 			return true
 		}
 	}
@@ -115,7 +124,8 @@ func hasHighBytes(b []byte) bool {
 func (m *Message) decodeCharset(data []byte, o ParseOptions, base int) ([]byte, error) {
 	m.charset = declaredCharset(data, m.d)
 	kind, enc := lookupCharset(m.charset)
-	if !hasHighBytes(data) {
+	// ISO 2022 character sets are 7-bit: they switch with ESC sequences.
+	if !hasHighBytes(data) && (enc != japanese.ISO2022JP || bytes.IndexByte(data, 0x1b) < 0) {
 		if kind == csUnknown {
 			m.warn(0, fmt.Sprintf("MSH-18 character set %q is not known; the message is plain ASCII, so it was read as such", m.charset))
 		}

@@ -17,14 +17,8 @@ import (
 // be there; on a laptop without it the corpus tests are skipped.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	cands := []string{os.Getenv("PLEXUS_CORPUS"), "../../shared/corpus", "../../../shared/corpus"}
-	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		if st, err := os.Stat(filepath.Join(c, "INDEX.tsv")); err == nil && !st.IsDir() {
-			return c
-		}
+	if c := findCorpus(); c != "" {
+		return c
 	}
 	if os.Getenv("CI") != "" {
 		t.Fatal("the shared corpus (../shared/corpus) is missing; set PLEXUS_CORPUS")

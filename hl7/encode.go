@@ -38,7 +38,7 @@ func New(d Delimiters, msgType, event, structure, controlID, version string) (*M
 	b = append(b, "MSH"...)
 	b = append(b, d.Field)
 	b = append(b, d.EncodingCharacters()...)
-	b = append(b, bytes.Repeat([]byte{d.Field}, 6)...) // MSH-3..MSH-8 empty
+	b = append(b, bytes.Repeat([]byte{d.Field}, 7)...) // MSH-3..MSH-8 empty
 	b = d.AppendEscaped(b, msgType)
 	if event != "" || structure != "" {
 		b = append(b, d.Component)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"golang.org/x/text/encoding"
@@ -34,6 +35,29 @@ func (d Delimiters) EncodingCharacters() []byte {
 		out = append(out, d.Truncation)
 	}
 	return bytes.TrimRight(out, "\x00")
+}
+
+// complete fills the separators a short MSH-2 left out (0) with standard
+// ones the message does not use, so that an ACK can always be written.
+func (d Delimiters) complete() Delimiters {
+	if d.Field == 0 {
+		return DefaultDelimiters()
+	}
+	used := func(c byte) bool {
+		return c == d.Field || c == d.Component || c == d.Repetition || c == d.Escape || c == d.Subcomponent || c == d.Truncation
+	}
+	for _, slot := range []*byte{&d.Component, &d.Repetition, &d.Escape, &d.Subcomponent} {
+		if *slot != 0 {
+			continue
+		}
+		for _, c := range []byte("^~\\&!@%*$") {
+			if !used(c) {
+				*slot = c
+				break
+			}
+		}
+	}
+	return d
 }
 
 // ParseOptions change how lenient Parse is.
@@ -131,6 +155,12 @@ func (m *Message) parse(data []byte, o ParseOptions, headerOnly bool) error {
 		return err
 	}
 	m.d = d
+	if headerOnly {
+		// Only the MSH is read: decode no more than that.
+		if end := lineBreak(data); end >= 0 {
+			data = data[:end+1]
+		}
+	}
 	buf, err := m.decodeCharset(data, o, base)
 	if err != nil {
 		return err
@@ -250,6 +280,13 @@ func (m *Message) tokenize(base int, headerOnly bool) error {
 	cls[0] = clsNUL
 
 	n := len(buf)
+	if !headerOnly {
+		// Size the index once: counting separators is vectorised and much
+		// cheaper than growing the slices several times.
+		nseg := bytes.Count(buf, []byte{'\r'}) + bytes.Count(buf, []byte{'\n'}) + 1
+		m.segs = slices.Grow(m.segs, nseg)
+		m.fields = slices.Grow(m.fields, bytes.Count(buf, []byte{m.d.Field})+2*nseg)
+	}
 	segStart := 0
 	m.fields = append(m.fields, 0)
 	fieldsAtSeg := 0
@@ -307,6 +344,17 @@ func (m *Message) tokenize(base int, headerOnly bool) error {
 	}
 	m.fields = m.fields[:fieldsAtSeg]
 	return nil
+}
+
+// lineBreak is the index of the first CR or LF in b, or -1. A plain loop:
+// the first line is short, and IndexByte for the absent one would scan all.
+func lineBreak(b []byte) int {
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			return i
+		}
+	}
+	return -1
 }
 
 func isBlank(b []byte) bool {
