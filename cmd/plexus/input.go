@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/plexus-hl7/plexus/hl7"
+)
+
+// inputMessage is one message read from a file given on the command line.
+type inputMessage struct {
+	name string // file name, with "#n" when the file holds several messages
+	raw  []byte
+}
+
+// readMessages reads each file ("-" is standard input) and splits it into
+// messages (batch files and files with several messages in a row). A file
+// that cannot be split is an error naming it.
+func readMessages(stdin io.Reader, files []string) ([]inputMessage, error) {
+	var out []inputMessage
+	for _, f := range files {
+		var data []byte
+		var err error
+		if f == "-" {
+			data, err = io.ReadAll(stdin)
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		b, err := hl7.SplitBatch(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		msgs := b.Messages()
+		for i, raw := range msgs {
+			name := f
+			if len(msgs) > 1 {
+				name = fmt.Sprintf("%s#%d", f, i+1)
+			}
+			out = append(out, inputMessage{name: name, raw: raw})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/mllp"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := run(ctx, args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCmd(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "plexus ") {
+		t.Fatalf("%d %q", code, out)
+	}
+}
+
+func TestParseTree(t *testing.T) {
+	code, out, errs := runCmd(t, "", "parse", "testdata/adt_a01.hl7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"ADT^A01^ADT_A01  control ID",
+		"  MSH-9.2          \"A01\"",
+		"  PID-3              ",
+		"    PID-3.1          ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestParsePathsFromStdin(t *testing.T) {
+	msg := "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.5\rPID|1||123^^^H^MR~456^^^S^SS||DOE\\S\\X^JOHN\r"
+	code, out, errs := runCmd(t, msg, "parse", "-p", "PID-3[2].1", "-p", "PID-5.1", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "-\tPID-3[2].1\t456\n-\tPID-5.1\tDOE^X\n"
+	if out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+func TestParseReportsWhere(t *testing.T) {
+	code, out, _ := runCmd(t, "MSH|^~\\&|A\rPID|1|x\x00\r", "parse", "-")
+	if code != 1 || !strings.Contains(out, "PID-2 (segment 2, byte 18): NUL") {
+		t.Fatalf("exit %d: %q", code, out)
+	}
+	if code, _, _ := runCmd(t, "", "parse", "-p", "pid-3", "-"); code != 2 {
+		t.Errorf("bad path: exit %d, want 2", code)
+	}
+}
+
+// ackServer answers every message with an ACK built by package hl7: AR for
+// the control ID REJECTME, AA otherwise; a message with control ID SLOW is
+// never answered.
+func ackServer(t *testing.T) (string, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := mllp.NewServer(mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, raw []byte) []byte {
+		n.Add(1)
+		m, err := hl7.Parse(raw)
+		if err != nil {
+			return hl7.RejectRaw(raw, err, hl7.AckOptions{})
+		}
+		switch m.Header().ControlID {
+		case "REJECTME":
+			return hl7.Ack(m, hl7.AR, hl7.AckOptions{Text: "rejected by test"})
+		case "SLOW":
+			<-ctx.Done()
+			return nil
+		}
+		return hl7.Ack(m, hl7.AA, hl7.AckOptions{})
+	}), mllp.ServerOptions{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return l.Addr().String(), &n
+}
+
+func TestSendPrintsAcks(t *testing.T) {
+	addr, n := ackServer(t)
+	code, out, errs := runCmd(t, "", "send", "--to", addr, "testdata/adt_a01.hl7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	if !strings.Contains(out, "testdata/adt_a01.hl7: AA (MSA-2 ") || !strings.Contains(out, "  MSA|AA|") {
+		t.Errorf("output:\n%s", out)
+	}
+	code, out, _ = runCmd(t, "", "send", "-q", "--to", addr, "testdata/two.hl7")
+	if code != 1 {
+		t.Errorf("a rejected message: exit %d, want 1", code)
+	}
+	for _, want := range []string{"two.hl7#1: AA (MSA-2 \"B1\")", "two.hl7#2: AR (MSA-2 \"REJECTME\")", "rejected by test"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := n.Load(); got != 3 {
+		t.Errorf("server saw %d messages, want 3", got)
+	}
+}
+
+func TestSendTimeout(t *testing.T) {
+	addr, _ := ackServer(t)
+	msg := "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|SLOW|P|2.5\rPID|1\r"
+	start := time.Now()
+	code, out, _ := runCmd(t, msg, "send", "--timeout", "300ms", "--to", addr, "-")
+	if code != 1 || !strings.Contains(out, "no ACK") {
+		t.Fatalf("exit %d: %q", code, out)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("timeout not honoured")
+	}
+}
+
+func TestSendNobodyListening(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	code, out, _ := runCmd(t, "", "send", "--timeout", "500ms", "--to", addr, "testdata/adt_a01.hl7")
+	if code != 1 || !strings.Contains(out, "no ACK") {
+		t.Fatalf("exit %d: %q", code, out)
+	}
+}
