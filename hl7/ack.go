@@ -276,12 +276,18 @@ func salvageMSH(raw []byte) *Message {
 		if k >= len(fields) || k < 2 {
 			return nil
 		}
-		return bytes.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f {
-				return -1
+		// The input is broken, so its bytes are not trusted to be text in
+		// any character set: keep printable ASCII only.
+		out := make([]byte, 0, len(fields[k]))
+		for _, c := range fields[k] {
+			switch {
+			case c >= 0x80:
+				out = append(out, '?')
+			case c >= 0x20 && c != 0x7f:
+				out = append(out, c)
 			}
-			return r
-		}, fields[k])
+		}
+		return out
 	}
 	b := []byte("MSH")
 	b = append(b, d.Field)
@@ -289,7 +295,7 @@ func salvageMSH(raw []byte) *Message {
 	for n := 3; n <= 18; n++ {
 		b = append(b, d.Field)
 		switch n {
-		case 3, 4, 5, 6, 10, 11, 12, 18:
+		case 3, 4, 5, 6, 10, 11, 12:
 			b = append(b, get(n)...)
 		case 9:
 			if t := get(9); len(t) > 0 {
@@ -302,7 +308,7 @@ func salvageMSH(raw []byte) *Message {
 	}
 	b = append(b, '\r')
 	var m Message
-	if err := m.parse(b, ParseOptions{FallbackCharset: "8859/1"}, true); err != nil {
+	if err := m.parse(b, ParseOptions{}, true); err != nil {
 		m = Message{}
 		_ = m.parse([]byte("MSH|^~\\&|\r"), ParseOptions{}, true)
 	}

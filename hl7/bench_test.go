@@ -63,11 +63,9 @@ func BenchmarkParse(b *testing.B) {
 				for i := 0; i < m.Len(); i++ {
 					s := m.Segment(i)
 					for f := 1; f <= s.Fields(); f++ {
-						fv := s.Field(f)
-						for r := 1; r <= fv.Reps(); r++ {
-							rv := fv.Rep(r)
-							for c := 1; c <= rv.Components(); c++ {
-								n += len(rv.Component(c).Raw())
+						for r := s.Field(f).RepParts(); r.Next(); {
+							for c := r.Value().ComponentParts(); c.Next(); {
+								n += len(c.Value().Raw())
 							}
 						}
 					}
@@ -89,9 +87,10 @@ func BenchmarkParse(b *testing.B) {
 				for i := 0; i < m.Len(); i++ {
 					s := m.Segment(i)
 					for f := 1; f <= s.Fields(); f++ {
-						fv := s.Field(f)
-						for c := 1; c <= fv.Components(); c++ {
-							buf = fv.Component(c).AppendText(buf[:0])
+						for r := s.Field(f).RepParts(); r.Next(); {
+							for c := r.Value().ComponentParts(); c.Next(); {
+								buf = c.Value().AppendText(buf[:0])
+							}
 						}
 					}
 				}

@@ -2,6 +2,7 @@ package hl7_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -288,5 +289,27 @@ func TestParseIntoReuses(t *testing.T) {
 	})
 	if allocs > 1 { // the []byte conversion of the constant
 		t.Errorf("ParseInto allocates %.0f times per message", allocs)
+	}
+}
+
+func TestIterators(t *testing.T) {
+	m := mustParse(t, adt)
+	var got []string
+	for r := m.Get(hl7.MustPath("PID-3")).RepParts(); r.Next(); {
+		for c := r.Value().ComponentParts(); c.Next(); {
+			if c.Value().HasValue() {
+				got = append(got, fmt.Sprintf("%d.%d=%s", r.Index(), c.Index(), c.Value()))
+			}
+		}
+	}
+	for s := m.Get(hl7.MustPath("PID-3.4")).SubParts(); s.Next(); {
+		got = append(got, fmt.Sprintf("sub%d=%s", s.Index(), s.Value()))
+	}
+	want := "1.1=111 1.4=HOSP&1.2.3&ISO 1.5=MR 2.1=222 2.4=SSA 2.5=SS sub1=HOSP sub2=1.2.3 sub3=ISO"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if p := m.Get(hl7.MustPath("PID-99")).RepParts(); p.Next() {
+		t.Error("an absent field has repetitions")
 	}
 }

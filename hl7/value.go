@@ -274,3 +274,74 @@ func (v Value) AppendText(dst []byte) []byte {
 	}
 	return v.m.unescape(dst, v.raw)
 }
+
+// Parts walks the repetitions, components or subcomponents of a value in
+// one pass, without allocating (Rep(i) in a loop rescans from the start):
+//
+//	for p := v.RepParts(); p.Next(); {
+//		rep := p.Value() // p.Index() is its 1-based number
+//	}
+type Parts struct {
+	rest  []byte
+	m     *Message
+	sep   byte
+	lvl   level
+	idx   int
+	cur   Value
+	done  bool
+	split bool
+}
+
+// RepParts walks the repetitions of a field.
+func (v Value) RepParts() Parts { return v.parts(lvlField) }
+
+// ComponentParts walks the components of the first repetition.
+func (v Value) ComponentParts() Parts {
+	if v.lvl == lvlField {
+		v = v.Rep(1)
+	}
+	return v.parts(lvlRep)
+}
+
+// SubParts walks the subcomponents of the first component.
+func (v Value) SubParts() Parts {
+	if v.lvl < lvlComp {
+		v = v.Component(1)
+	}
+	return v.parts(lvlComp)
+}
+
+func (v Value) parts(at level) Parts {
+	p := Parts{rest: v.raw, m: v.m, lvl: at + 1, done: len(v.raw) == 0}
+	if v.lvl == at {
+		p.sep = v.sep(at)
+		p.split = p.sep != 0
+	} else {
+		p.lvl = v.lvl
+	}
+	return p
+}
+
+// Next advances to the next part; it returns false when there is none.
+func (p *Parts) Next() bool {
+	if p.done {
+		return false
+	}
+	p.idx++
+	if p.split {
+		if j := bytes.IndexByte(p.rest, p.sep); j >= 0 {
+			p.cur = Value{raw: p.rest[:j], m: p.m, lvl: p.lvl}
+			p.rest = p.rest[j+1:]
+			return true
+		}
+	}
+	p.cur = Value{raw: p.rest, m: p.m, lvl: p.lvl}
+	p.done = true
+	return true
+}
+
+// Value is the current part.
+func (p *Parts) Value() Value { return p.cur }
+
+// Index is the 1-based number of the current part.
+func (p *Parts) Index() int { return p.idx }
