@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/internal/npmtest"
 	"github.com/plexus-hl7/plexus/mllp"
 )
 
 // The interop tests run @medplum/hl7 (Node) against our Server and Client.
-// Set up with: cd mllp/testdata/interop && npm ci
+// The npm packages are installed from the lockfile on first run (npmtest).
 
 const interopDir = "testdata/interop"
 
@@ -36,6 +37,9 @@ func requireNode(t *testing.T) string {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		fail("interop: node not found in PATH; install Node.js to run the @medplum/hl7 interop tests")
+	}
+	if err := npmtest.Install(interopDir); err != nil {
+		fail("interop: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "@medplum", "hl7", "package.json")); err != nil {
 		fail("interop: @medplum/hl7 not installed; run `npm ci` in mllp/%s", interopDir)

@@ -3,11 +3,14 @@ package fhirvalidate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plexus-hl7/plexus/internal/npmtest"
 )
 
 var shared struct {
@@ -24,6 +27,12 @@ var shared struct {
 func ForTest(t testing.TB) *Validator {
 	t.Helper()
 	shared.once.Do(func() {
+		if dir, err := nodeDir(); err == nil {
+			if err := npmtest.Install(dir); err != nil {
+				shared.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+				return
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		shared.v, shared.err = New(ctx)
