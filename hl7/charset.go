@@ -98,7 +98,19 @@ func declaredCharset(data []byte, d Delimiters) string {
 			msh = msh[:j]
 		}
 	}
-	return string(bytes.TrimSpace(msh))
+	return internCharset(bytes.TrimSpace(msh))
+}
+
+// commonCharsets are returned without allocating a string per message.
+var commonCharsets = []string{"ASCII", "UNICODE UTF-8", "8859/1", "8859/15", "UTF-8", "UNICODE"}
+
+func internCharset(b []byte) string {
+	for _, c := range commonCharsets {
+		if string(b) == c {
+			return c
+		}
+	}
+	return string(b)
 }
 
 // hasHighBytes reports whether b has a byte outside 7-bit ASCII, eight
