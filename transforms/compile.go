@@ -1,0 +1,535 @@
+package transforms
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/transforms/datatype"
+	"github.com/plexus-hl7/plexus/transforms/fhir"
+	"github.com/plexus-hl7/plexus/transforms/vocab"
+)
+
+// Rules is a compiled rule file: every expression compiled and every
+// element checked against FHIR R4. It is safe for concurrent use.
+type Rules struct {
+	Name        string
+	Description string
+	File        string
+
+	bundle    string // transaction, batch, collection, message
+	partial   bool   // on_error: partial
+	loc       *time.Location
+	resources []*resourceRule
+	paths     []compiledPath
+	segIDs    []string // segment IDs used, indexed by compiledPath.sid
+}
+
+type compiledPath struct {
+	path hl7.Path
+	sid  int
+}
+
+type resourceRule struct {
+	id      string
+	typ     string
+	pos     Pos
+	when    *program
+	foreach int // segment id number, -1 for none
+	key     *program
+	sets    []*setRule
+}
+
+type setRule struct {
+	pos      Pos
+	label    string // the path as written
+	steps    []elemStep
+	resolved *fhir.Resolved
+	prog     *program
+}
+
+// elemStep is one step of an element path as written in a rule:
+// name, name[2], extension("http://…").
+type elemStep struct {
+	name  string
+	index int    // -1: not given
+	url   string // extension("url")
+}
+
+type program struct {
+	p   *vm.Program
+	src string
+	pos Pos
+}
+
+// Bundle types a rule file may name.
+var bundleTypes = map[string]bool{"transaction": true, "batch": true, "collection": true, "message": true}
+
+// Compile compiles a rule file's source. Every problem found is reported,
+// as LoadErrors, with file:line:column.
+func Compile(filename string, src []byte) (*Rules, error) {
+	rf, errs := parseRules(filename, src)
+	if rf == nil {
+		return nil, errs
+	}
+	if rf.Extends != nil {
+		errs = append(errs, &LoadError{Pos: rf.Extends.pos, Msg: "extends needs a Loader that can find " + strconv.Quote(rf.Extends.text) + "; use Loader.Load"})
+	}
+	r, cerrs := compileFile(rf)
+	errs = append(errs, cerrs...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return r, nil
+}
+
+func compileFile(rf *ruleFile) (*Rules, LoadErrors) {
+	c := &compiler{r: &Rules{Name: rf.Name, Description: rf.Description, File: rf.pos.File}, sids: map[string]int{}}
+	if rf.Name == "" {
+		c.errorf(rf.pos, "a rule file needs a name")
+	}
+	c.r.bundle = rf.Bundle
+	if c.r.bundle == "" {
+		c.r.bundle = "transaction"
+	}
+	if !bundleTypes[c.r.bundle] {
+		c.errorf(rf.pos, "bundle %q is not one of transaction, batch, collection, message", rf.Bundle)
+	}
+	switch rf.OnError {
+	case "", "reject":
+	case "partial":
+		c.r.partial = true
+	default:
+		c.errorf(rf.pos, "on_error %q is not reject or partial", rf.OnError)
+	}
+	if rf.Timezone != nil {
+		loc, err := time.LoadLocation(rf.Timezone.text)
+		if err != nil {
+			c.errorf(rf.Timezone.pos, "timezone %q: %v", rf.Timezone.text, err)
+		}
+		c.r.loc = loc
+	}
+	if len(rf.Resources) == 0 {
+		c.errorf(rf.pos, "a rule file needs at least one resource")
+	}
+	ids := map[string]bool{}
+	for _, rr := range rf.Resources {
+		if rr.ID == "" {
+			c.errorf(rr.pos, "every resource needs an id (used by ref() and by files that extend this one)")
+		} else if ids[rr.ID] {
+			c.errorf(rr.pos, "resource id %q is used twice", rr.ID)
+		} else if !isIdent(rr.ID) {
+			c.errorf(rr.pos, "resource id %q must be a name of letters, digits and _", rr.ID)
+		}
+		ids[rr.ID] = true
+	}
+	c.resourceIDs = ids
+	c.order = map[string]int{}
+	for i, rr := range rf.Resources {
+		c.order[rr.ID] = i
+	}
+	for _, rr := range rf.Resources {
+		if res := c.resource(rr); res != nil {
+			c.r.resources = append(c.r.resources, res)
+		}
+	}
+	if c.r.bundle == "message" && len(c.r.resources) > 0 && c.r.resources[0].typ != "MessageHeader" {
+		c.errorf(rf.Resources[0].pos, "a message Bundle starts with a MessageHeader: make it the first resource")
+	}
+	c.r.segIDs = make([]string, len(c.sids))
+	for id, n := range c.sids {
+		c.r.segIDs[n] = id
+	}
+	return c.r, c.errs
+}
+
+type compiler struct {
+	r           *Rules
+	errs        LoadErrors
+	sids        map[string]int
+	resourceIDs map[string]bool
+	order       map[string]int
+}
+
+func (c *compiler) errorf(pos Pos, format string, args ...any) {
+	c.errs = append(c.errs, &LoadError{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (c *compiler) sid(seg string) int {
+	n, ok := c.sids[seg]
+	if !ok {
+		n = len(c.sids)
+		c.sids[seg] = n
+	}
+	return n
+}
+
+func (c *compiler) resource(rr *ruleResource) *resourceRule {
+	res := &resourceRule{id: rr.ID, pos: rr.pos, foreach: -1}
+	if rr.Resource == nil {
+		c.errorf(rr.pos, "resource %q: which FHIR resource? (resource: Patient)", rr.ID)
+		return nil
+	}
+	res.typ = rr.Resource.text
+	t, ok := fhir.Lookup(res.typ)
+	if !ok || t.Kind != fhir.KindResource || t.Abstract {
+		msg := fmt.Sprintf("%q is not a FHIR R4 resource type", res.typ)
+		if s := suggestResource(res.typ); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		c.errorf(rr.Resource.pos, "%s", msg)
+		return nil
+	}
+	if rr.Foreach != nil {
+		seg := rr.Foreach.text
+		if _, err := hl7.ParsePath(seg); err != nil || strings.ContainsAny(seg, "-.[(") {
+			c.errorf(rr.Foreach.pos, "foreach %q must name a segment, e.g. foreach: OBX", seg)
+		} else {
+			res.foreach = c.sid(seg)
+		}
+	}
+	if rr.When != nil {
+		res.when = c.expr(rr.When, reflect.TypeFor[bool](), res)
+	}
+	if rr.Key != nil {
+		res.key = c.expr(rr.Key, nil, res)
+	}
+	seen := map[string]bool{}
+	for _, se := range rr.Set {
+		sr := c.set(res, se)
+		if sr == nil {
+			continue
+		}
+		if seen[sr.label] {
+			c.errorf(se.path.pos, "%s is set twice", sr.label)
+		}
+		seen[sr.label] = true
+		res.sets = append(res.sets, sr)
+	}
+	return res
+}
+
+func suggestResource(name string) string {
+	for _, t := range fhir.ResourceTypes() {
+		if strings.EqualFold(t, name) {
+			return t
+		}
+	}
+	return ""
+}
+
+// parseElemPath reads `name[0].given`, `valueQuantity.unit`,
+// `extension("http://…").valueString`.
+func parseElemPath(s string) ([]elemStep, error) {
+	var steps []elemStep
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (rest[i] == '_' || rest[i] >= 'a' && rest[i] <= 'z' || rest[i] >= 'A' && rest[i] <= 'Z' || i > 0 && rest[i] >= '0' && rest[i] <= '9') {
+			i++
+		}
+		if i == 0 {
+			return nil, fmt.Errorf("expected an element name at %q", rest)
+		}
+		st := elemStep{name: rest[:i], index: -1}
+		rest = rest[i:]
+		switch {
+		case strings.HasPrefix(rest, "("):
+			end := strings.Index(rest, ")")
+			if end < 0 || (st.name != "extension" && st.name != "modifierExtension") {
+				return nil, fmt.Errorf("only extension(\"url\") takes a URL")
+			}
+			u, err := strconv.Unquote(strings.TrimSpace(rest[1:end]))
+			if err != nil || u == "" {
+				return nil, fmt.Errorf("extension(...) needs a quoted URL")
+			}
+			st.url = u
+			rest = rest[end+1:]
+		case strings.HasPrefix(rest, "["):
+			end := strings.Index(rest, "]")
+			if end < 0 {
+				return nil, fmt.Errorf("missing ]")
+			}
+			n, err := strconv.Atoi(rest[1:end])
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("index %q is not a number from 0", rest[1:end])
+			}
+			st.index = n
+			rest = rest[end+1:]
+		}
+		steps = append(steps, st)
+		if rest == "" {
+			break
+		}
+		if rest[0] != '.' {
+			return nil, fmt.Errorf("unexpected %q", rest)
+		}
+		rest = rest[1:]
+		if rest == "" {
+			return nil, fmt.Errorf("path ends with '.'")
+		}
+	}
+	return steps, nil
+}
+
+func (c *compiler) set(res *resourceRule, se setEntry) *setRule {
+	steps, err := parseElemPath(se.path.text)
+	if err != nil {
+		c.errorf(se.path.pos, "element path %q: %v", se.path.text, err)
+		return nil
+	}
+	names := make([]string, len(steps))
+	for i, st := range steps {
+		names[i] = st.name
+	}
+	if names[0] == "resourceType" || names[0] == "id" {
+		c.errorf(se.path.pos, "%s.%s is set by Plexus (deterministic id from key)", res.typ, names[0])
+		return nil
+	}
+	resolved, err := fhir.ResolvePath(res.typ, names)
+	if err != nil {
+		c.errorf(se.path.pos, "%v", err)
+		return nil
+	}
+	for i, st := range steps {
+		rs := resolved.Steps[i]
+		if st.index >= 0 && !rs.Repeats() {
+			c.errorf(se.path.pos, "%s does not repeat (0..1): remove [%d]", rs.Label, st.index)
+			return nil
+		}
+		if st.url != "" && rs.Type.Name != "Extension" {
+			c.errorf(se.path.pos, "%s is not an extension", rs.Label)
+			return nil
+		}
+	}
+	sr := &setRule{pos: se.path.pos, label: se.path.text, steps: steps, resolved: resolved}
+	sr.prog = c.expr(se.value, nil, res)
+	if sr.prog != nil {
+		c.checkResult(sr, se.value)
+	}
+	return sr
+}
+
+// checkResult compares what a converter call returns with the element's
+// FHIR type. Only a direct call can be checked at load; anything else is
+// checked per message.
+func (c *compiler) checkResult(sr *setRule, src *scalar) {
+	tree := sr.prog.p.Node()
+	call, ok := tree.(*ast.CallNode)
+	if !ok {
+		return
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	conv, ok := datatype.Registry[id.Value]
+	if !ok {
+		return
+	}
+	last := sr.resolved.Last()
+	want := last.Type.Name
+	if conv.FHIR == want || last.Type.IsA(conv.FHIR) || (conv.FHIR == "Reference" && want == "Reference") {
+		return
+	}
+	if isResourceType(conv.FHIR) && want == "Reference" {
+		return // a resource converter in a Reference element: placed and referenced
+	}
+	c.errs = append(c.errs, &LoadError{Pos: src.pos, Expr: src.text,
+		Msg: fmt.Sprintf("%s is %s, but %s returns %s", last.Label, want, id.Value, conv.FHIR)})
+}
+
+func isResourceType(name string) bool {
+	t, ok := fhir.Lookup(name)
+	return ok && t.Kind == fhir.KindResource
+}
+
+// expr compiles one expression of resource res; want is the Go result
+// type required (nil: any).
+func (c *compiler) expr(s *scalar, want reflect.Type, res *resourceRule) *program {
+	p := &patcher{c: c, res: res}
+	opts := append(exprOptions(), expr.Patch(p))
+	if want != nil && want.Kind() == reflect.Bool {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(s.text, opts...)
+	if p.err != nil {
+		c.errs = append(c.errs, &LoadError{Pos: s.pos, Msg: p.err.Error(), Expr: s.text})
+		return nil
+	}
+	if err != nil {
+		c.errs = append(c.errs, exprError(s, err))
+		return nil
+	}
+	return &program{p: prog, src: s.text, pos: s.pos}
+}
+
+// exprError places an expr compile error in the rule file.
+func exprError(s *scalar, err error) *LoadError {
+	pos := s.pos
+	msg := err.Error()
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		if fe.Line <= 1 {
+			pos.Line = s.line0
+			pos.Column = s.col0 + fe.Column
+		} else {
+			pos.Line = s.line0 + fe.Line - 1
+			pos.Column = fe.Column + 1
+		}
+	}
+	return &LoadError{Pos: pos, Msg: msg, Expr: s.text}
+}
+
+// patcher rewrites HL7 references into direct, precompiled access:
+//
+//	PID        the segment (for present(PID))
+//	PID[3]     field 3;  PID[3][4] component 4;  PID[3][4][2] subcomponent 2
+//	v("PID-3[2].4.1")  any HL7 path, repetition included
+//	ref(patient)       a reference to the resource with id patient
+type patcher struct {
+	c      *compiler
+	res    *resourceRule
+	err    error
+	fields map[*ast.CallNode]int // field calls made here: their path number
+}
+
+func (p *patcher) fail(format string, args ...any) {
+	if p.err == nil {
+		p.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (p *patcher) Visit(n *ast.Node) {
+	switch node := (*n).(type) {
+	case *ast.MemberNode:
+		// expr walks children first, so PID is already a field call here:
+		// PID[3] deepens it to a field, PID[3][4] to a component, and so on.
+		call, ok := node.Node.(*ast.CallNode)
+		if !ok {
+			return
+		}
+		idx, ok := p.fields[call]
+		if !ok {
+			return
+		}
+		in, ok := node.Property.(*ast.IntegerNode)
+		if !ok {
+			p.fail("%s: index HL7 positions with numbers: %s[3], %s[3][1]", p.c.r.paths[idx].path.Seg, p.c.r.paths[idx].path.Seg, p.c.r.paths[idx].path.Seg)
+			return
+		}
+		path := &p.c.r.paths[idx].path
+		if in.Value < 1 {
+			p.fail("%s: HL7 positions count from 1", path)
+			return
+		}
+		switch {
+		case path.Field == 0:
+			path.Field = in.Value
+		case path.Comp == 0:
+			path.Comp = in.Value
+		case path.Sub == 0:
+			path.Sub = in.Value
+		default:
+			p.fail("%s[%d]: at most field, component and subcomponent: SEG[f][c][s]", path, in.Value)
+			return
+		}
+		ast.Patch(n, call)
+	case *ast.IdentifierNode:
+		if isSegmentID(node.Value) {
+			p.replaceWithField(n, hl7.Path{Seg: node.Value})
+		}
+	case *ast.CallNode:
+		id, ok := node.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		switch id.Value {
+		case "v":
+			if len(node.Arguments) != 1 {
+				p.fail(`v() takes one HL7 path: v("PID-3[2].4.1")`)
+				return
+			}
+			s, ok := node.Arguments[0].(*ast.StringNode)
+			if !ok {
+				p.fail(`v() takes a constant HL7 path in quotes: v("PID-3[2].4.1")`)
+				return
+			}
+			path, err := hl7.ParsePath(s.Value)
+			if err != nil {
+				p.fail("%v", err)
+				return
+			}
+			p.replaceWithField(n, path)
+		case "table":
+			if len(node.Arguments) == 2 {
+				if s, ok := node.Arguments[0].(*ast.StringNode); ok {
+					if _, err := vocab.Resolve(s.Value); err != nil {
+						p.fail("table(%q, …): %v", s.Value, err)
+					}
+				}
+			}
+		case "ref":
+			if len(node.Arguments) != 1 {
+				p.fail("ref() takes the id of a resource of this file: ref(patient)")
+				return
+			}
+			target, ok := node.Arguments[0].(*ast.IdentifierNode)
+			if !ok || !p.c.resourceIDs[target.Value] {
+				p.fail("ref(%s): no resource with that id in this file", node.Arguments[0])
+				return
+			}
+			ast.Patch(n, &ast.CallNode{
+				Callee:    &ast.IdentifierNode{Value: "__ref"},
+				Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.IntegerNode{Value: p.c.order[target.Value]}},
+			})
+		}
+	}
+}
+
+func (p *patcher) replaceWithField(n *ast.Node, path hl7.Path) {
+	c := p.c
+	c.r.paths = append(c.r.paths, compiledPath{path: path, sid: c.sid(path.Seg)})
+	call := &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "__f"},
+		Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.IntegerNode{Value: len(c.r.paths) - 1}},
+	}
+	if p.fields == nil {
+		p.fields = map[*ast.CallNode]int{}
+	}
+	p.fields[call] = len(c.r.paths) - 1
+	ast.Patch(n, call)
+}
+
+// isSegmentID tells HL7 segment names (PID, OBX, ZPI, PV1) from the
+// lower-case names of functions and variables.
+func isSegmentID(s string) bool {
+	if len(s) != 3 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < 3; i++ {
+		if !(s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,104 @@
+package transforms
+
+import (
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/transforms/fhirjson"
+)
+
+// Header is the message header every expression sees as `msg`.
+type Header struct {
+	Type                 string `expr:"type"`
+	Event                string `expr:"event"`
+	Structure            string `expr:"structure"`
+	Version              string `expr:"version"`
+	ControlID            string `expr:"controlId"`
+	ProcessingID         string `expr:"processingId"`
+	SendingApplication   string `expr:"sendingApp"`
+	SendingFacility      string `expr:"sendingFacility"`
+	ReceivingApplication string `expr:"receivingApp"`
+	ReceivingFacility    string `expr:"receivingFacility"`
+	Timestamp            string `expr:"timestamp"`
+}
+
+// Field is an HL7 value as expressions see it: `PID[3]`, `v("PID-3[2].4")`
+// or a segment (`PV1`). Converters and text() take it; `==` compares its
+// text with a string.
+type Field struct {
+	v    hl7.Value
+	path hl7.Path
+	seg  int // index of the segment in the message; -1 when absent
+	env  *Env
+}
+
+// Env is the environment of one conversion. Expressions reach the message
+// only through the functions the compiler patches in, which read Env.
+type Env struct {
+	Msg Header `expr:"msg"`
+
+	m      *hl7.Message
+	rules  *Rules
+	segPos [][]int // per segment ID the rules use: its indices in the message
+	cur    int     // segment index of the foreach occurrence being converted; -1 outside
+	slots  []Field // one per compiled field path
+	inst   [][]instance
+	errs   []*ConvError
+	warns  []string
+	vm     envVM
+}
+
+// instance is one resource a rule produces for a message.
+type instance struct {
+	seg     int // the foreach segment's index; -1 for rules without foreach
+	id      string
+	keySys  string
+	keyVal  string
+	keyed   bool
+	members []fhirjson.Member
+	failed  bool
+}
+
+// segment finds the occurrence of segment id number sid that path p means in
+// the current context: an explicit occurrence; else the foreach segment
+// itself; else, inside a foreach, the nearest occurrence before it (the OBR
+// of an OBX's order group); else the first.
+func (e *Env) segment(sid int, occ int) int {
+	pos := e.segPos[sid]
+	if len(pos) == 0 {
+		return -1
+	}
+	if occ > 0 {
+		if occ <= len(pos) {
+			return pos[occ-1]
+		}
+		return -1
+	}
+	if e.cur < 0 {
+		return pos[0]
+	}
+	best := -1
+	for _, p := range pos {
+		if p > e.cur {
+			break
+		}
+		best = p
+	}
+	if best < 0 {
+		return pos[0]
+	}
+	return best
+}
+
+// field resolves compiled path number i into its slot.
+func (e *Env) field(i int) *Field {
+	cp := &e.rules.paths[i]
+	f := &e.slots[i]
+	f.path = cp.path
+	f.env = e
+	f.seg = e.segment(cp.sid, cp.path.Occ)
+	if f.seg < 0 {
+		f.v = hl7.Value{}
+		return f
+	}
+	f.v = e.m.Segment(f.seg).Get(cp.path)
+	return f
+}

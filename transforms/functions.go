@@ -1,0 +1,147 @@
+package transforms
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/transforms/datatype"
+	"github.com/plexus-hl7/plexus/transforms/fhirjson"
+	"github.com/plexus-hl7/plexus/transforms/vocab"
+)
+
+// exprOptions are the compile options shared by every expression: the
+// environment, the functions of the rule language and the converters.
+// Built once; expr options are read-only after that.
+var exprOptions = sync.OnceValue(func() []expr.Option {
+	opts := []expr.Option{
+		expr.Env(&Env{}),
+		expr.Function("__f", func(p ...any) (any, error) {
+			e := p[0].(*Env)
+			return e.field(p[1].(int)), nil
+		}, new(func(*Env, int) *Field)),
+		expr.Function("__ref", func(p ...any) (any, error) {
+			return p[0].(*Env).ref(p[1].(int)), nil
+		}, new(func(*Env, int) fhirjson.Value)),
+		expr.Function("text", func(p ...any) (any, error) {
+			return p[0].(*Field).String(), nil
+		}, new(func(*Field) string)),
+		expr.Function("present", func(p ...any) (any, error) {
+			switch v := p[0].(type) {
+			case *Field:
+				return v.v.HasValue(), nil
+			case fhirjson.Value:
+				return !v.IsNull(), nil
+			case string:
+				return v != "", nil
+			}
+			return p[0] != nil, nil
+		}, new(func(*Field) bool), new(func(fhirjson.Value) bool), new(func(string) bool)),
+		expr.Function("table", func(p ...any) (any, error) {
+			return tableCode(p[0].(string), p[1])
+		}, new(func(string, *Field) string), new(func(string, string) string)),
+		expr.Function("eqFieldString", func(p ...any) (any, error) {
+			return p[0].(*Field).String() == p[1].(string), nil
+		}, new(func(*Field, string) bool)),
+		expr.Function("eqStringField", func(p ...any) (any, error) {
+			return p[0].(string) == p[1].(*Field).String(), nil
+		}, new(func(string, *Field) bool)),
+		expr.Function("neFieldString", func(p ...any) (any, error) {
+			return p[0].(*Field).String() != p[1].(string), nil
+		}, new(func(*Field, string) bool)),
+		expr.Function("neStringField", func(p ...any) (any, error) {
+			return p[0].(string) != p[1].(*Field).String(), nil
+		}, new(func(string, *Field) bool)),
+		expr.Operator("==", "eqFieldString", "eqStringField"),
+		expr.Operator("!=", "neFieldString", "neStringField"),
+	}
+	names := make([]string, 0, len(datatype.Registry))
+	for name := range datatype.Registry {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		conv := datatype.Registry[name]
+		opts = append(opts, expr.Function(name, func(p ...any) (any, error) {
+			return convertField(conv, p[0].(*Field))
+		}, new(func(*Field) fhirjson.Value)))
+	}
+	return opts
+})
+
+// String is the field's text, escapes decoded.
+func (f *Field) String() string { return f.v.String() }
+
+// convertField applies a converter to every repetition of a field; one
+// repetition gives a single value, several an array.
+func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
+	if !f.v.HasValue() {
+		return fhirjson.Value{}, nil
+	}
+	ctx := f.env.convContext()
+	if f.path.Comp > 0 || f.path.Rep > 0 {
+		v, err := conv.Fn(ctx, f.v)
+		if err != nil {
+			return v, f.errorf("%s: %w", conv.Name, err)
+		}
+		return v, nil
+	}
+	var out []fhirjson.Value
+	for r := f.v.RepParts(); r.Next(); {
+		rep := r.Value()
+		if !rep.HasValue() {
+			continue
+		}
+		v, err := conv.Fn(ctx, rep)
+		if err != nil {
+			return fhirjson.Value{}, f.errorf("%s: repetition %d: %w", conv.Name, r.Index(), err)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 1 {
+		return out[0], nil
+	}
+	return fhirjson.Arr(out...), nil
+}
+
+// fieldError is a conversion failure that knows which HL7 value caused it.
+type fieldError struct {
+	path hl7.Path
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.path.String() + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+func (f *Field) errorf(format string, args ...any) error {
+	return &fieldError{path: f.path, err: fmt.Errorf(format, args...)}
+}
+
+// tableCode translates a v2 code with one of the IG's vocabulary maps (by
+// name or v2 table number). A code the map does not know is kept as sent:
+// never dropped, and the required-binding check then decides.
+func tableCode(name string, v any) (string, error) {
+	m, err := vocab.Resolve(name)
+	if err != nil {
+		return "", err
+	}
+	var code string
+	var f *Field
+	switch x := v.(type) {
+	case *Field:
+		f = x
+		code = x.v.Component(1).String()
+	case string:
+		code = x
+	}
+	c, res := m.Translate(code)
+	if res == vocab.Unmapped || res == vocab.NoTarget {
+		if f != nil && f.env != nil {
+			f.env.warnf("%s: code %q is not mapped by %s; kept as sent", f.path, code, m.Name)
+		}
+	}
+	return c.Code, nil
+}

@@ -1,0 +1,435 @@
+package transforms
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/google/uuid"
+
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/transforms/datatype"
+	"github.com/plexus-hl7/plexus/transforms/fhir"
+	"github.com/plexus-hl7/plexus/transforms/fhirjson"
+)
+
+// Result is what converting one message gave.
+type Result struct {
+	// Bundle is the FHIR Bundle as JSON; nil when the conversion failed
+	// (rule file with on_error: reject, the default, and any error).
+	Bundle    []byte
+	Resources int
+	Warnings  []string
+	Errors    []*ConvError
+}
+
+// ConvError is a failure to compute one element for one message: where in
+// the rules, which element, which HL7 value, and why.
+type ConvError struct {
+	Rule    Pos    // the element's line in the rule file
+	Element string // e.g. Patient.birthDate
+	Field   string // the HL7 path that failed, when known (PID-7)
+	Msg     string
+}
+
+func (e *ConvError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Element)
+	if e.Field != "" {
+		b.WriteString(" from ")
+		b.WriteString(e.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	b.WriteString(" (rule ")
+	b.WriteString(e.Rule.String())
+	b.WriteString(")")
+	return b.String()
+}
+
+// ErrConversion is returned (wrapped, with the first error) when a message
+// could not be converted; Result.Errors has them all.
+var ErrConversion = errors.New("conversion failed")
+
+// idSpace is the UUIDv5 namespace of the ids Plexus gives resources: the
+// same business identifier always yields the same id.
+var idSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/plexus-hl7/plexus/fhir-resource-id"))
+
+var envPool = sync.Pool{New: func() any { return &Env{} }}
+
+// Convert turns one parsed message into a FHIR Bundle.
+func (r *Rules) Convert(m *hl7.Message) (*Result, error) {
+	e := envPool.Get().(*Env)
+	defer func() {
+		// keep the buffers and the VM; drop everything that refers to
+		// this message
+		segPos, slots := e.segPos, e.slots
+		*e = Env{segPos: segPos, slots: slots[:0]}
+		envPool.Put(e)
+	}()
+	e.start(r, m)
+	res := &Result{}
+	for ri, rr := range r.resources {
+		e.instances(ri, rr)
+	}
+	var entries []fhirjson.Value
+	for ri, rr := range r.resources {
+		for ii := range e.inst[ri] {
+			in := &e.inst[ri][ii]
+			if in.failed {
+				continue
+			}
+			entries = append(entries, e.build(rr, in))
+		}
+	}
+	res.Warnings = e.warns
+	res.Errors = e.errs
+	res.Resources = len(entries)
+	if len(e.errs) > 0 && !r.partial {
+		return res, fmt.Errorf("%w: %w", ErrConversion, e.errs[0])
+	}
+	bundle := fhirjson.Obj(
+		fhirjson.M("resourceType", fhirjson.Str("Bundle")),
+		fhirjson.M("id", fhirjson.Str(uuid.NewSHA1(idSpace, []byte("Bundle|"+e.Msg.SendingApplication+"|"+e.Msg.SendingFacility+"|"+e.Msg.ControlID)).String())),
+		fhirjson.M("type", fhirjson.Str(r.bundle)),
+		fhirjson.M("entry", fhirjson.Arr(entries...)),
+	)
+	res.Bundle = bundle.AppendJSON(make([]byte, 0, 4096))
+	return res, nil
+}
+
+func (e *Env) start(r *Rules, m *hl7.Message) {
+	h := m.Header()
+	e.Msg = Header{Type: h.Type, Event: h.Event, Structure: h.Structure, Version: h.Version, ControlID: h.ControlID,
+		ProcessingID: h.ProcessingID, SendingApplication: h.SendingApplication, SendingFacility: h.SendingFacility,
+		ReceivingApplication: h.ReceivingApplication, ReceivingFacility: h.ReceivingFacility, Timestamp: h.DateTime}
+	e.m, e.rules, e.cur = m, r, -1
+	for len(e.segPos) < len(r.segIDs) {
+		e.segPos = append(e.segPos, nil)
+	}
+	e.segPos = e.segPos[:len(r.segIDs)]
+	for i := range e.segPos {
+		e.segPos[i] = e.segPos[i][:0]
+	}
+	for i := 0; i < m.Len(); i++ {
+		id := m.Segment(i).IDBytes()
+		for k, want := range r.segIDs {
+			if string(id) == want {
+				e.segPos[k] = append(e.segPos[k], i)
+			}
+		}
+	}
+	if cap(e.slots) < len(r.paths) {
+		e.slots = make([]Field, len(r.paths))
+	}
+	e.slots = e.slots[:len(r.paths)]
+	e.inst = make([][]instance, len(r.resources))
+}
+
+func (e *Env) convContext() *datatype.Context {
+	return &datatype.Context{Location: e.rules.loc, Warn: func(msg string) { e.warns = append(e.warns, msg) }}
+}
+
+func (e *Env) warnf(format string, args ...any) {
+	e.warns = append(e.warns, fmt.Sprintf(format, args...))
+}
+
+func (e *Env) run(p *program) (any, error) {
+	return e.vm.Run(p.p, e)
+}
+
+// fail records a conversion error of the element being computed.
+func (e *Env) fail(pos Pos, element string, err error) {
+	ce := &ConvError{Rule: pos, Element: element, Msg: err.Error()}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		ce.Field = fe.path.String()
+		ce.Msg = fe.err.Error()
+	}
+	e.errs = append(e.errs, ce)
+}
+
+// instances decides which resources rule rr makes for this message and
+// gives each its id.
+func (e *Env) instances(ri int, rr *resourceRule) {
+	var positions []int
+	if rr.foreach >= 0 {
+		positions = e.segPos[rr.foreach]
+	} else {
+		positions = []int{-1}
+	}
+	for n, pos := range positions {
+		e.cur = pos
+		if rr.when != nil {
+			ok, err := e.run(rr.when)
+			if err != nil {
+				e.fail(rr.when.pos, rr.typ+" (when)", err)
+				continue
+			}
+			if b, _ := ok.(bool); !b {
+				continue
+			}
+		}
+		in := instance{seg: pos}
+		if rr.key != nil {
+			v, err := e.run(rr.key)
+			if err != nil {
+				e.fail(rr.key.pos, rr.typ+" (key)", err)
+				continue
+			}
+			in.keySys, in.keyVal = keyOf(v)
+			in.keyed = in.keyVal != ""
+		}
+		if in.keyed {
+			in.id = uuid.NewSHA1(idSpace, []byte(rr.typ+"|"+in.keySys+"|"+in.keyVal)).String()
+		} else {
+			in.id = uuid.NewSHA1(idSpace, []byte(rr.typ+"|"+e.Msg.SendingApplication+"|"+e.Msg.SendingFacility+"|"+
+				e.Msg.ControlID+"|"+rr.id+"|"+strconv.Itoa(n))).String()
+		}
+		e.inst[ri] = append(e.inst[ri], in)
+	}
+	e.cur = -1
+}
+
+// keyOf reads a business identifier from what a key expression gave: an
+// Identifier (or a list: the first), a field, or text.
+func keyOf(v any) (system, value string) {
+	switch x := v.(type) {
+	case fhirjson.Value:
+		first := x
+		if el := x.Elems(); len(el) > 0 {
+			first = el[0]
+		}
+		if first.Kind() == fhirjson.KindObject {
+			return first.Get("system").Text(), first.Get("value").Text()
+		}
+		return "", first.Text()
+	case *Field:
+		return "", x.String()
+	case string:
+		return "", x
+	case nil:
+		return "", ""
+	}
+	return "", fmt.Sprint(v)
+}
+
+// ref is the Reference to the instance of resource rule ri that belongs
+// with the current context: the one whose foreach segment is nearest before
+// the current segment (the report of an observation's order group).
+func (e *Env) ref(ri int) fhirjson.Value {
+	insts := e.inst[ri]
+	if len(insts) == 0 {
+		return fhirjson.Value{}
+	}
+	best := &insts[0]
+	if e.cur >= 0 && insts[0].seg >= 0 {
+		for i := range insts {
+			if insts[i].seg <= e.cur {
+				best = &insts[i]
+			}
+		}
+	}
+	return fhirjson.Obj(fhirjson.M("reference", fhirjson.Str("urn:uuid:"+best.id)))
+}
+
+// build computes the elements of one resource and its Bundle entry.
+func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
+	e.cur = in.seg
+	defer func() { e.cur = -1 }()
+	body := fhirjson.Obj(fhirjson.M("resourceType", fhirjson.Str(rr.typ)))
+	conditional := in.keyed && (e.rules.bundle == "transaction" || e.rules.bundle == "batch")
+	if !conditional {
+		body = body.With("id", fhirjson.Str(in.id))
+	}
+	for _, sr := range rr.sets {
+		out, err := e.run(sr.prog)
+		if err != nil {
+			e.fail(sr.pos, rr.typ+"."+sr.label, err)
+			continue
+		}
+		last := sr.resolved.Last()
+		val, err := e.toJSON(out, last)
+		if err != nil {
+			e.fail(sr.pos, last.Label, err)
+			continue
+		}
+		if val.IsNull() {
+			continue
+		}
+		body, err = e.put(body, sr, 0, val)
+		if err != nil {
+			e.fail(sr.pos, last.Label, err)
+		}
+	}
+	entry := []fhirjson.Member{
+		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+in.id)),
+		fhirjson.M("resource", body),
+	}
+	switch e.rules.bundle {
+	case "transaction", "batch":
+		u := rr.typ + "/" + in.id
+		if conditional {
+			tok := url.QueryEscape(in.keyVal)
+			if in.keySys != "" {
+				tok = url.QueryEscape(in.keySys) + "|" + tok
+			}
+			u = rr.typ + "?identifier=" + tok
+		}
+		entry = append(entry, fhirjson.M("request", fhirjson.Obj(fhirjson.M("method", fhirjson.Str("PUT")), fhirjson.M("url", fhirjson.Str(u)))))
+	}
+	return fhirjson.Obj(entry...)
+}
+
+// toJSON turns what an expression gave into the JSON of the element step,
+// checking primitives against their FHIR format and required bindings.
+func (e *Env) toJSON(out any, st fhir.Step) (fhirjson.Value, error) {
+	var v fhirjson.Value
+	switch x := out.(type) {
+	case nil:
+		return v, nil
+	case fhirjson.Value:
+		v = x
+	case *Field:
+		return e.toJSON(x.String(), st)
+	case string:
+		if x == "" {
+			return v, nil
+		}
+		if !st.Primitive() {
+			return v, fmt.Errorf("%s is %s, but the expression gives text %q", st.Label, st.Type.Name, x)
+		}
+		switch st.JSON() {
+		case fhir.JSONNumber:
+			v = fhirjson.Num(x)
+			if v.IsNull() {
+				return v, fmt.Errorf("%q is not a number", x)
+			}
+		case fhir.JSONBoolean:
+			b, err := strconv.ParseBool(x)
+			if err != nil {
+				return v, fmt.Errorf("%q is not true or false", x)
+			}
+			v = fhirjson.Bool(b)
+		default:
+			v = fhirjson.Str(x)
+		}
+	case bool:
+		v = fhirjson.Bool(x)
+	case int:
+		v = fhirjson.Int(int64(x))
+	case int64:
+		v = fhirjson.Int(x)
+	case float64:
+		v = fhirjson.Num(strconv.FormatFloat(x, 'f', -1, 64))
+	case []any:
+		var arr []fhirjson.Value
+		for _, el := range x {
+			ev, err := e.toJSON(el, st)
+			if err != nil {
+				return v, err
+			}
+			arr = append(arr, ev.Elems()...)
+		}
+		return fhirjson.Arr(arr...), nil
+	default:
+		return v, fmt.Errorf("the expression gives %T, which is not a FHIR value", out)
+	}
+	return v, checkValue(v, st)
+}
+
+// checkValue validates primitives and required codes.
+func checkValue(v fhirjson.Value, st fhir.Step) error {
+	for _, el := range v.Elems() {
+		if st.Primitive() {
+			switch el.Kind() {
+			case fhirjson.KindObject, fhirjson.KindArray:
+				return fmt.Errorf("%s is %s, a primitive, but the value is an object", st.Label, st.Type.Name)
+			}
+			if err := fhir.ValidatePrimitive(st.Type.Name, el.Text()); err != nil {
+				return err
+			}
+			if b := st.Element.Binding; b != nil && b.Strength == "required" && len(b.Codes) > 0 && !b.HasCode(el.Text()) {
+				return fmt.Errorf("code %q is not in the required value set of %s (%s)", el.Text(), st.Label, strings.Join(b.Codes, ", "))
+			}
+			continue
+		}
+		if el.Kind() != fhirjson.KindObject {
+			return fmt.Errorf("%s is %s, but the value is %s", st.Label, st.Type.Name, el.Kind())
+		}
+	}
+	return nil
+}
+
+// put sets val at the element path of sr, from step i, in obj.
+func (e *Env) put(obj fhirjson.Value, sr *setRule, i int, val fhirjson.Value) (fhirjson.Value, error) {
+	st, rs := sr.steps[i], sr.resolved.Steps[i]
+	existing := obj.Get(st.name)
+	if i == len(sr.steps)-1 {
+		if !rs.Repeats() {
+			if el := val.Elems(); len(el) > 1 {
+				e.warnf("%s takes one value; %d given, the first kept", rs.Label, len(el))
+				val = el[0]
+			}
+			return obj.With(st.name, val), nil
+		}
+		if st.index >= 0 {
+			elems := append([]fhirjson.Value(nil), existing.Elems()...)
+			first := val.Elems()[0]
+			switch {
+			case st.index < len(elems):
+				elems[st.index] = first
+			case st.index == len(elems):
+				elems = append(elems, first)
+			default:
+				return obj, fmt.Errorf("%s[%d]: only %d elements so far", rs.Label, st.index, len(elems))
+			}
+			return obj.With(st.name, fhirjson.Arr(elems...)), nil
+		}
+		return obj.With(st.name, existing.Append(val.Elems()...)), nil
+	}
+	if !rs.Repeats() {
+		child, err := e.put(existing, sr, i+1, val)
+		if err != nil {
+			return obj, err
+		}
+		return obj.With(st.name, child), nil
+	}
+	elems := append([]fhirjson.Value(nil), existing.Elems()...)
+	k := 0
+	switch {
+	case st.url != "":
+		k = -1
+		for j, el := range elems {
+			if el.Get("url").Text() == st.url {
+				k = j
+			}
+		}
+		if k < 0 {
+			elems = append(elems, fhirjson.Obj(fhirjson.M("url", fhirjson.Str(st.url))))
+			k = len(elems) - 1
+		}
+	case st.index >= 0:
+		k = st.index
+	}
+	if k > len(elems) {
+		return obj, fmt.Errorf("%s[%d]: only %d elements so far", rs.Label, k, len(elems))
+	}
+	if k == len(elems) {
+		elems = append(elems, fhirjson.Value{})
+	}
+	child, err := e.put(elems[k], sr, i+1, val)
+	if err != nil {
+		return obj, err
+	}
+	elems[k] = child
+	return obj.With(st.name, fhirjson.Arr(elems...)), nil
+}
+
+// vm is each Env's own expression machine (a vm.VM is not safe for
+// concurrent use, and reusing one saves its stack).
+type envVM = vm.VM
