@@ -1,7 +1,9 @@
 package transforms
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -87,9 +89,16 @@ func Compile(filename string, src []byte) (*Rules, error) {
 	r, cerrs := compileFile(rf)
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {
+		errs.sort()
 		return nil, errs
 	}
 	return r, nil
+}
+
+func (l LoadErrors) sort() {
+	slices.SortStableFunc(l, func(a, b *LoadError) int {
+		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Column, b.Pos.Column))
+	})
 }
 
 func compileFile(rf *ruleFile) (*Rules, LoadErrors) {
@@ -389,6 +398,11 @@ func exprError(s *scalar, err error) *LoadError {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		msg = fe.Message
+		if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
+			if s := suggestFunc(name); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			}
+		}
 		if fe.Line <= 1 {
 			pos.Line = s.line0
 			pos.Column = s.col0 + fe.Column
@@ -532,4 +546,44 @@ func isSegmentID(s string) bool {
 		}
 	}
 	return true
+}
+
+// builtinFuncs are the rule language's own functions, for suggestions.
+var builtinFuncs = []string{"v", "ref", "text", "present", "table"}
+
+// suggestFunc finds the function a misspelt name most likely meant.
+func suggestFunc(name string) string {
+	best, bestD := "", 3
+	try := func(cand string) {
+		if d := editDistance(strings.ToLower(name), cand); d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	for _, f := range builtinFuncs {
+		try(f)
+	}
+	for f := range datatype.Registry {
+		try(f)
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

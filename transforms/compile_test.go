@@ -2,11 +2,13 @@ package transforms
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 )
 
 func mustCompileFile(t *testing.T, name string) *Rules {
@@ -46,5 +48,68 @@ func TestConvertSmall(t *testing.T) {
 	t.Logf("%s\nwarnings: %v", out, res.Warnings)
 	if !strings.Contains(string(res.Bundle), `"birthDate":"1970-01-01"`) {
 		t.Errorf("no birthDate")
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+
+	again, err := r.Convert(m)
+	if err != nil || string(again.Bundle) != string(res.Bundle) {
+		t.Errorf("a second conversion of the same message differs:\n%s\n%s", res.Bundle, again.Bundle)
+	}
+}
+
+func TestConvertErrors(t *testing.T) {
+	bad := strings.Replace(oru, "19700101123000|F", "19701301|X", 1)
+	m, err := hl7.Parse([]byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustCompileFile(t, "testdata/patient.yaml")
+	res, err := r.Convert(m)
+	if !errors.Is(err, ErrConversion) || res.Bundle != nil {
+		t.Fatalf("err %v, bundle %s", err, res.Bundle)
+	}
+	var msgs []string
+	for _, e := range res.Errors {
+		msgs = append(msgs, e.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{
+		"Patient.birthDate from PID-7: dt: ",
+		"(rule testdata/patient.yaml:10:7)",
+		`code "X" is not in the required value set of Patient.gender (male, female, other, unknown)`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("errors lack %q:\n%s", want, all)
+		}
+	}
+
+	src, _ := os.ReadFile("testdata/patient.yaml")
+	partial, err := Compile("partial.yaml", []byte(strings.Replace(string(src), "timezone:", "on_error: partial\ntimezone:", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = partial.Convert(m)
+	if err != nil || res.Bundle == nil || len(res.Errors) < 2 {
+		t.Fatalf("partial: %v %d errors", err, len(res.Errors))
+	}
+	if strings.Contains(string(res.Bundle), "birthDate") || strings.Contains(string(res.Bundle), `"gender"`) {
+		t.Errorf("invalid elements kept: %s", res.Bundle)
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+}
+
+func TestEmptyValuesMakeNoElement(t *testing.T) {
+	m, err := hl7.Parse([]byte("MSH|^~\\&|LAB|HOSP|EHR|HOSP|20240506070809||ORU^R01^ORU_R01|MSG2|P|2.5.1\rPID|1||7^^^H||^^^\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mustCompileFile(t, "testdata/patient.yaml").Convert(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`""`, "{}", "[]", "null", "name", "birthDate"} {
+		if strings.Contains(string(res.Bundle), bad) {
+			t.Errorf("bundle has %s: %s", bad, res.Bundle)
+		}
 	}
 }

@@ -10,8 +10,10 @@ import (
 
 // inputMessage is one message read from a file given on the command line.
 type inputMessage struct {
-	name string // file name, with "#n" when the file holds several messages
-	raw  []byte
+	name  string // file name, with "#n" when the file holds several messages
+	file  string // the file it came from ("-" for standard input)
+	index int    // 1-based position in the file; 0 when the file holds one message
+	raw   []byte
 }
 
 // readMessages reads each file ("-" is standard input) and splits it into
@@ -36,11 +38,12 @@ func readMessages(stdin io.Reader, files []string) ([]inputMessage, error) {
 		}
 		msgs := b.Messages()
 		for i, raw := range msgs {
-			name := f
+			in := inputMessage{name: f, file: f, raw: raw}
 			if len(msgs) > 1 {
-				name = fmt.Sprintf("%s#%d", f, i+1)
+				in.name = fmt.Sprintf("%s#%d", f, i+1)
+				in.index = i + 1
 			}
-			out = append(out, inputMessage{name: name, raw: raw})
+			out = append(out, in)
 		}
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,5 +145,54 @@ func TestSendNobodyListening(t *testing.T) {
 	code, out, _ := runCmd(t, "", "send", "--timeout", "500ms", "--to", addr, "testdata/adt_a01.hl7")
 	if code != 1 || !strings.Contains(out, "no ACK") {
 		t.Fatalf("exit %d: %q", code, out)
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	code, out, _ := runCmd(t, "", "validate", "testdata/rules.yaml", "testdata/broken.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"testdata/rules.yaml: ok",
+		"testdata/broken.yaml:6:7: Patient has no element 'birthdate' (did you mean 'birthDate'?)",
+		"testdata/broken.yaml:7:15: unknown name nosuch",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConvert(t *testing.T) {
+	code, out, errs := runCmd(t, "", "convert", "--map", "testdata/rules.yaml", "testdata/adt_a01.hl7", "testdata/two.hl7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d bundles, want 3:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, `{"resourceType":"Bundle"`) {
+			t.Errorf("not a bundle: %s", l)
+		}
+	}
+	if !strings.Contains(errs, "3 converted, 0 failed") {
+		t.Errorf("summary: %s", errs)
+	}
+	dir := t.TempDir()
+	code, _, errs = runCmd(t, "", "convert", "--map", "testdata/rules.yaml", "--out", dir, "testdata/two.hl7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, f := range []string{"two-1.json", "two-2.json"} {
+		if _, err := os.Stat(dir + "/" + f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	code, _, errs = runCmd(t, "MSH|^~\\&|A|B|C|D|2024||ADT^A01|1|P|2.5\rPID|1||1||X||19701301\r", "convert", "--map", "testdata/rules.yaml", "-")
+	if code != 1 || !strings.Contains(errs, "Patient.birthDate from PID-7") || !strings.Contains(errs, "0 converted, 1 failed") {
+		t.Errorf("bad date: exit %d: %s", code, errs)
 	}
 }

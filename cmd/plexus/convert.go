@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
+	"github.com/plexus-hl7/plexus/transforms"
+)
+
+func newConvertCmd() *cobra.Command {
+	var (
+		mapName  string
+		out      string
+		pretty   bool
+		check    bool
+		fallback string
+	)
+	cmd := &cobra.Command{
+		Use:   "convert --map RULES FILE...",
+		Short: "Convert HL7 v2 messages to FHIR R4 Bundles offline",
+		Long: `Convert HL7 v2 messages (files, batch files, or - for standard input) to FHIR R4
+Bundle JSON with a rule file, without running the engine: the way to test a
+rule file on real messages before deploying it.
+
+--out DIR writes one FILE.json per message (FILE#n.json for files with several);
+--out - (the default) writes the Bundles to standard output, one per line (or
+indented with --pretty). --check also validates every Bundle with an
+independent FHIR R4 validator (@medplum/core; needs node and the packages of
+internal/fhirvalidate/testdata/node). A summary line goes to standard error;
+the exit status is 1 when any message failed.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if mapName == "" {
+				return fmt.Errorf("--map RULES is required (a rule file; built-in maps are not bundled yet)")
+			}
+			rules, err := (&transforms.Loader{}).Load(mapName)
+			if err != nil {
+				return &exitError{code: 1, err: fmt.Errorf("rules:\n%w", err)}
+			}
+			msgs, err := readMessages(cmd.InOrStdin(), args)
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			var validator *fhirvalidate.Validator
+			if check {
+				ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+				validator, err = fhirvalidate.New(ctx)
+				cancel()
+				if err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("--check: %w", err)}
+				}
+				defer validator.Close()
+			}
+			if out != "-" {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+			}
+			c := converter{rules: rules, out: out, pretty: pretty, validator: validator, fallback: fallback,
+				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), progress: isTerminal(cmd.ErrOrStderr()) && len(msgs) > 20}
+			return c.run(cmd.Context(), msgs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&mapName, "map", "", "rule file to convert with")
+	f.StringVar(&out, "out", "-", "directory for the Bundles, or - for standard output")
+	f.BoolVar(&pretty, "pretty", false, "indent the JSON")
+	f.BoolVar(&check, "check", false, "validate each Bundle with an independent FHIR R4 validator")
+	f.StringVar(&fallback, "fallback-charset", "", "character set for messages whose bytes contradict MSH-18 (e.g. 8859/1)")
+	return cmd
+}
+
+type converter struct {
+	rules     *transforms.Rules
+	out       string
+	pretty    bool
+	validator *fhirvalidate.Validator
+	fallback  string
+	stdout    io.Writer
+	stderr    io.Writer
+	progress  bool
+}
+
+func (c *converter) run(ctx context.Context, msgs []inputMessage) error {
+	start := time.Now()
+	converted, failed, warned := 0, 0, 0
+	for i, in := range msgs {
+		if ctx.Err() != nil {
+			break
+		}
+		if c.progress {
+			fmt.Fprintf(c.stderr, "\r%d/%d converted, %d failed", i, len(msgs), failed)
+		}
+		ok, warnings := c.one(ctx, in)
+		if ok {
+			converted++
+		} else {
+			failed++
+		}
+		if warnings {
+			warned++
+		}
+	}
+	if c.progress {
+		fmt.Fprint(c.stderr, "\r\033[K")
+	}
+	fmt.Fprintf(c.stderr, "%d converted, %d failed, %d with warnings, in %s\n", converted, failed, warned, time.Since(start).Round(time.Millisecond))
+	if failed > 0 {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// one converts one message and reports what went wrong on stderr.
+func (c *converter) one(ctx context.Context, in inputMessage) (ok, warned bool) {
+	m, err := hl7.ParseWith(in.raw, hl7.ParseOptions{FallbackCharset: c.fallback})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: does not parse: %v\n", in.name, err)
+		return false, false
+	}
+	res, err := c.rules.Convert(m)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(c.stderr, "%s: warning: %s\n", in.name, w)
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(c.stderr, "%s: error: %s\n", in.name, e)
+	}
+	if err != nil {
+		return false, len(res.Warnings) > 0
+	}
+	if c.validator != nil {
+		issues, err := c.validator.Validate(ctx, res.Bundle)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "%s: validator: %v\n", in.name, err)
+			return false, true
+		}
+		if errs := fhirvalidate.Errors(issues); len(errs) > 0 {
+			for _, is := range errs {
+				fmt.Fprintf(c.stderr, "%s: invalid FHIR: %s\n", in.name, is)
+			}
+			return false, true
+		}
+	}
+	data := res.Bundle
+	if c.pretty {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, data, "", "  "); err == nil {
+			data = buf.Bytes()
+		}
+	}
+	data = append(data, '\n')
+	if c.out == "-" {
+		_, err = c.stdout.Write(data)
+	} else {
+		err = writeFileAtomic(filepath.Join(c.out, outputName(in)), data)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: write: %v\n", in.name, err)
+		return false, len(res.Warnings) > 0
+	}
+	return true, len(res.Warnings) > 0
+}
+
+// outputName is FILE.json for a file's only message, FILE-n.json otherwise.
+func outputName(in inputMessage) string {
+	base := "stdin"
+	if in.file != "-" {
+		base = strings.TrimSuffix(filepath.Base(in.file), filepath.Ext(in.file))
+	}
+	if in.index > 0 {
+		base += "-" + strconv.Itoa(in.index)
+	}
+	return base + ".json"
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it, so that a reader never sees half a Bundle.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".plexus-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
