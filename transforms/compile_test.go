@@ -11,7 +11,7 @@ import (
 	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 )
 
-func mustCompileFile(t *testing.T, name string) *Rules {
+func mustCompileFile(t testing.TB, name string) *Rules {
 	t.Helper()
 	src, err := os.ReadFile(name)
 	if err != nil {

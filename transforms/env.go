@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/transforms/fhirjson"
 )
 
 // Header is the message header every expression sees as `msg`.
@@ -48,13 +47,12 @@ type Env struct {
 
 // instance is one resource a rule produces for a message.
 type instance struct {
-	seg     int // the foreach segment's index; -1 for rules without foreach
-	id      string
-	keySys  string
-	keyVal  string
-	keyed   bool
-	members []fhirjson.Member
-	failed  bool
+	seg    int // the foreach segment's index; -1 for rules without foreach
+	id     string
+	keySys string
+	keyVal string
+	keyed  bool
+	failed bool
 }
 
 // segment finds the occurrence of segment id number sid that path p means in
