@@ -3,9 +3,9 @@ package transforms
 import (
 	"cmp"
 	"errors"
-	"slices"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
