@@ -2,7 +2,6 @@ package hl7
 
 import (
 	"bytes"
-	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -54,6 +53,21 @@ type AckOptions struct {
 // segments for o.Errors in the layout of m's version. Segments end with CR;
 // the result is in m's declared character set.
 func Ack(m *Message, code AckCode, o AckOptions) []byte {
+	return buildAck(m, code, o, func(id string, seq int) int {
+		n := 0
+		for i := 0; i < seq && i < m.Len(); i++ {
+			if m.segIDIs(i, id) {
+				n++
+			}
+		}
+		return n
+	})
+}
+
+// buildAck builds the ACK; occurrence turns an Error's position in the
+// message (Seq) into the occurrence of its segment ID, which is what ERR-2.2
+// and ERR-1.2 give ("the 2nd OBX"), or 0 when it cannot be known.
+func buildAck(m *Message, code AckCode, o AckOptions, occurrence func(id string, seq int) int) []byte {
 	d := m.d.complete()
 	msh, _ := m.Find("MSH", 1)
 	raw := func(n int) []byte { return msh.Field(n).Raw() }
@@ -136,8 +150,8 @@ func Ack(m *Message, code AckCode, o AckOptions) []byte {
 	if len(errs) == 0 && !accepted && o.Text != "" {
 		errs = []*Error{{Code: CodeInternalError, Severity: SeverityError, Msg: o.Text, Offset: -1}}
 	}
-	for _, e := range errs {
-		b = appendERR(b, d, v, e)
+	if len(errs) > 0 {
+		b = appendERR(b, d, v, errs, occurrence)
 	}
 	if m.enc != nil && hasHighBytes(b) {
 		if out, err := m.enc.NewEncoder().Bytes(b); err == nil {
@@ -161,76 +175,104 @@ func appendControlID(b []byte) []byte {
 	for i := range r {
 		r[i] = byte(rand.Uint32())
 	}
-	start := len(b)
-	b = hex.AppendEncode(b, r[:])
-	copy(b[start:], bytes.ToUpper(b[start:]))
+	const digits = "0123456789ABCDEF"
+	for _, c := range r {
+		b = append(b, digits[c>>4], digits[c&15])
+	}
 	return b
 }
 
-func appendERR(b []byte, d Delimiters, v version, e *Error) []byte {
-	code := e.Code
-	if code == CodeAccepted {
-		code = CodeInternalError
-	}
-	b = append(b, "ERR"...)
-	b = append(b, d.Field)
+// appendERR writes the errors as the version has it: before 2.5 one ERR
+// segment whose ERR-1 (ELD) repeats; from 2.5 one ERR segment per error,
+// with ERR-2 (location), ERR-3 (table 0357), ERR-4 (severity) and ERR-8
+// (the text for a user).
+func appendERR(b []byte, d Delimiters, v version, errs []*Error, occurrence func(string, int) int) []byte {
 	num := func(b []byte, n int) []byte {
 		if n > 0 {
 			b = strconv.AppendInt(b, int64(n), 10)
 		}
 		return b
 	}
-	if !v.atLeast(2, 5, 0) {
-		// ERR-1 (ELD): segment ID ^ sequence ^ field position ^ code (CE, as subcomponents)
-		b = d.AppendEscaped(b, e.Segment)
-		b = append(b, d.Component)
-		b = num(b, e.Seq)
-		b = append(b, d.Component)
-		b = num(b, e.Field)
-		b = append(b, d.Component)
-		b = strconv.AppendInt(b, int64(code), 10)
-		b = append(b, d.Subcomponent)
-		b = d.AppendEscaped(b, code.Text()+": "+e.Msg)
-		b = append(b, d.Subcomponent)
-		b = append(b, "HL70357"...)
-		return append(b, '\r')
+	codeOf := func(e *Error) ErrorCode {
+		if e.Code == CodeAccepted {
+			return CodeInternalError
+		}
+		return e.Code
 	}
-	b = append(b, d.Field) // ERR-1 is backward compatibility only from 2.5
-	if e.Segment != "" {
-		// ERR-2 (ERL): segment ^ sequence ^ field ^ repetition ^ component ^ subcomponent
-		b = d.AppendEscaped(b, e.Segment)
-		b = append(b, d.Component)
-		b = num(b, max(e.Seq, 1))
-		if e.Field > 0 {
+	occ := func(e *Error) int {
+		if e.Segment == "" || e.Seq <= 0 {
+			return 0
+		}
+		if n := occurrence(e.Segment, e.Seq); n > 0 {
+			return n
+		}
+		return 0
+	}
+	if !v.atLeast(2, 5, 0) {
+		b = append(b, "ERR"...)
+		b = append(b, d.Field)
+		for i, e := range errs {
+			if i > 0 {
+				b = append(b, d.Repetition)
+			}
+			// ELD: segment ID ^ sequence ^ field position ^ code (CE, as subcomponents)
+			b = d.AppendEscaped(b, e.Segment)
+			b = append(b, d.Component)
+			b = num(b, occ(e))
 			b = append(b, d.Component)
 			b = num(b, e.Field)
 			b = append(b, d.Component)
-			b = num(b, e.Rep)
-			if e.Comp > 0 {
+			code := codeOf(e)
+			b = strconv.AppendInt(b, int64(code), 10)
+			b = append(b, d.Subcomponent)
+			b = d.AppendEscaped(b, e.Msg)
+			b = append(b, d.Subcomponent)
+			b = append(b, "HL70357"...)
+		}
+		return append(b, '\r')
+	}
+	for _, e := range errs {
+		b = append(b, "ERR"...)
+		b = append(b, d.Field)
+		b = append(b, d.Field) // ERR-1 is for backward compatibility only from 2.5
+		if e.Segment != "" {
+			// ERR-2 (ERL): segment ^ occurrence ^ field ^ repetition ^ component ^ subcomponent
+			b = d.AppendEscaped(b, e.Segment)
+			b = append(b, d.Component)
+			b = num(b, max(occ(e), 1))
+			if e.Field > 0 {
 				b = append(b, d.Component)
-				b = num(b, e.Comp)
-				if e.Sub > 0 {
+				b = num(b, e.Field)
+				b = append(b, d.Component)
+				b = num(b, max(e.Rep, 1))
+				if e.Comp > 0 {
 					b = append(b, d.Component)
-					b = num(b, e.Sub)
+					b = num(b, e.Comp)
+					if e.Sub > 0 {
+						b = append(b, d.Component)
+						b = num(b, e.Sub)
+					}
 				}
 			}
 		}
+		code := codeOf(e)
+		b = append(b, d.Field)
+		b = strconv.AppendInt(b, int64(code), 10) // ERR-3 (CWE, table 0357)
+		b = append(b, d.Component)
+		b = d.AppendEscaped(b, code.Text())
+		b = append(b, d.Component)
+		b = append(b, "HL70357"...)
+		b = append(b, d.Field)
+		sev := e.Severity
+		if sev == 0 {
+			sev = SeverityError
+		}
+		b = append(b, byte(sev)) // ERR-4
+		b = append(b, d.Field, d.Field, d.Field, d.Field)
+		b = d.AppendEscaped(b, e.Msg) // ERR-8 user message
+		b = append(b, '\r')
 	}
-	b = append(b, d.Field)
-	b = strconv.AppendInt(b, int64(code), 10) // ERR-3 (CWE, table 0357)
-	b = append(b, d.Component)
-	b = d.AppendEscaped(b, code.Text())
-	b = append(b, d.Component)
-	b = append(b, "HL70357"...)
-	b = append(b, d.Field)
-	sev := e.Severity
-	if sev == 0 {
-		sev = SeverityError
-	}
-	b = append(b, byte(sev)) // ERR-4
-	b = append(b, d.Field, d.Field, d.Field, d.Field)
-	b = d.AppendEscaped(b, e.Msg) // ERR-8 user message
-	return append(b, '\r')
+	return b
 }
 
 // RejectRaw answers input too broken to parse with AR (CR when o.Enhanced),
@@ -248,7 +290,29 @@ func RejectRaw(raw []byte, cause error, o AckOptions) []byte {
 			o.Errors = []*Error{{Code: CodeInternalError, Severity: SeverityError, Msg: cause.Error(), Offset: -1}}
 		}
 	}
-	return Ack(salvageMSH(raw), code, o)
+	return buildAck(salvageMSH(raw), code, o, func(id string, seq int) int { return occurrenceIn(raw, id, seq) })
+}
+
+// occurrenceIn counts the segments with ID id among the first seq segments
+// of raw input that could not be parsed, by the same line rules as Parse.
+func occurrenceIn(raw []byte, id string, seq int) int {
+	raw = bytes.TrimPrefix(raw, utf8BOM)
+	var fs byte = '|'
+	if len(raw) > 3 {
+		fs = raw[3]
+	}
+	n, pos := 0, 0
+	for k := 0; k < seq && pos < len(raw); {
+		end, next := lineEnd(raw, pos, fs)
+		if line := raw[pos:end]; !isBlank(line) {
+			k++
+			if bytes.HasPrefix(line, []byte(id)) && (len(line) == len(id) || line[len(id)] == fs) {
+				n++
+			}
+		}
+		pos = next
+	}
+	return n
 }
 
 // salvageMSH rebuilds a clean MSH from what can be read of a broken one.
@@ -320,7 +384,8 @@ type version [3]int
 
 func parseVersion(s string) version {
 	var v version
-	for i, part := range strings.SplitN(strings.TrimSpace(s), ".", 3) {
+	s = strings.TrimLeft(strings.TrimSpace(s), "vV") // "V2.4" is seen in the wild
+	for i, part := range strings.SplitN(s, ".", 3) {
 		n := 0
 		for _, c := range part {
 			if c < '0' || c > '9' {

@@ -31,30 +31,57 @@ func TestAckGeneratesControlID(t *testing.T) {
 }
 
 func TestAckErrLayoutFollowsVersion(t *testing.T) {
-	e := &hl7.Error{Segment: "PID", Seq: 3, Field: 7, Rep: 1, Code: hl7.CodeDataType, Severity: hl7.SeverityError, Offset: -1, Msg: "birth date 2024-13 is not a date"}
+	// The error is on the 2nd OBX, the message's 4th segment: ERR-2.2 and
+	// ERR-1.2 count occurrences of the segment ID, so they say 2.
+	e := &hl7.Error{Segment: "OBX", Seq: 4, Field: 14, Code: hl7.CodeDataType, Severity: hl7.SeverityError, Offset: -1, Msg: "2024-13 is not a date"}
+	e2 := &hl7.Error{Segment: "PID", Seq: 2, Field: 7, Code: hl7.CodeRequiredFieldMissing, Severity: hl7.SeverityWarning, Offset: -1, Msg: "no birth date"}
 	for _, c := range []struct {
 		version, msh9 string
 		segs          []string
 	}{
-		{"2.8", "ACK^A01^ACK", []string{"MSA|AE|C1", "ERR||PID^3^7^1|102^Data type error^HL70357|E||||birth date 2024-13 is not a date"}},
-		{"2.5", "ACK^A01^ACK", []string{"MSA|AE|C1|check PID", "ERR||PID^3^7^1|102^Data type error^HL70357|E||||birth date 2024-13 is not a date"}},
-		{"2.4", "ACK^A01^ACK", []string{"MSA|AE|C1|check PID", "ERR|PID^3^7^102&Data type error: birth date 2024-13 is not a date&HL70357"}},
-		{"2.3", "ACK^A01", []string{"MSA|AE|C1|check PID", "ERR|PID^3^7^102&Data type error: birth date 2024-13 is not a date&HL70357"}},
-		{"2.1", "ACK", []string{"MSA|AE|C1|check PID", "ERR|PID^3^7^102&Data type error: birth date 2024-13 is not a date&HL70357"}},
+		{"2.8", "ACK^A01^ACK", []string{"MSA|AE|C1",
+			"ERR||OBX^2^14^1|102^Data type error^HL70357|E||||2024-13 is not a date",
+			"ERR||PID^1^7^1|101^Required field missing^HL70357|W||||no birth date"}},
+		{"2.5", "ACK^A01^ACK", []string{"MSA|AE|C1|check OBX",
+			"ERR||OBX^2^14^1|102^Data type error^HL70357|E||||2024-13 is not a date",
+			"ERR||PID^1^7^1|101^Required field missing^HL70357|W||||no birth date"}},
+		{"2.4", "ACK^A01^ACK", []string{"MSA|AE|C1|check OBX",
+			"ERR|OBX^2^14^102&2024-13 is not a date&HL70357~PID^1^7^101&no birth date&HL70357"}},
+		{"2.3", "ACK^A01", []string{"MSA|AE|C1|check OBX",
+			"ERR|OBX^2^14^102&2024-13 is not a date&HL70357~PID^1^7^101&no birth date&HL70357"}},
+		{"V2.2", "ACK^A01", []string{"MSA|AE|C1|check OBX",
+			"ERR|OBX^2^14^102&2024-13 is not a date&HL70357~PID^1^7^101&no birth date&HL70357"}},
+		{"2.1", "ACK", []string{"MSA|AE|C1|check OBX",
+			"ERR|OBX^2^14^102&2024-13 is not a date&HL70357~PID^1^7^101&no birth date&HL70357"}},
 	} {
-		in := mustParse(t, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|C1|P|"+c.version+"\rPID|1\r")
-		ack := mustParse(t, string(hl7.Ack(in, hl7.AE, hl7.AckOptions{Time: ackTime, Text: "check PID", Errors: []*hl7.Error{e}})))
+		in := mustParse(t, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|C1|P|"+c.version+"\rPID|1\rOBX|1\rOBX|2\r")
+		ack := mustParse(t, string(hl7.Ack(in, hl7.AE, hl7.AckOptions{Time: ackTime, Text: "check OBX", Errors: []*hl7.Error{e, e2}})))
 		if got, _ := ack.GetString("MSH-9"); got != c.msh9 {
 			t.Errorf("%s: MSH-9 %q, want %q", c.version, got, c.msh9)
 		}
 		if got, _ := ack.GetString("MSH-12"); got != c.version {
 			t.Errorf("%s: MSH-12 %q", c.version, got)
 		}
+		if ack.Len() != len(c.segs)+1 {
+			t.Errorf("%s: %d segments, want %d", c.version, ack.Len(), len(c.segs)+1)
+		}
 		for i, want := range c.segs {
 			if got := string(ack.Segment(i + 1).Raw()); got != want {
 				t.Errorf("%s: segment %d\n got %q\nwant %q", c.version, i+2, got, want)
 			}
 		}
+	}
+}
+
+func TestRejectRawCountsOccurrences(t *testing.T) {
+	raw := []byte("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|C9|P|2.5.1\rOBX|1\rNTE|1\rOBX|2|x\x00\r")
+	_, err := hl7.Parse(raw)
+	if err == nil {
+		t.Fatal("parsed")
+	}
+	nak := mustParse(t, string(hl7.RejectRaw(raw, err, hl7.AckOptions{})))
+	if got, _ := nak.GetString("ERR-2"); got != "OBX^2^2^1" {
+		t.Errorf("ERR-2 %q, want OBX^2^2^1 (2nd OBX, field 2)", got)
 	}
 }
 

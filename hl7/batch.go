@@ -57,14 +57,14 @@ func SplitBatch(data []byte) (*Batch, error) {
 		}
 		return nil, &Error{Segment: id, Seq: seq, Offset: off, Code: CodeSegmentSequence, Severity: SeverityError, Msg: fmt.Sprintf(format, args...)}
 	}
-	crOnly := false
+	var fs byte = '|'
+	if len(data) > 3 {
+		fs = data[3] // of FHS, BHS or MSH: anything else fails below
+	}
 	pos := 0
 	for pos < len(data) {
-		end, next := lineEnd(data, pos, crOnly)
+		end, next := lineEnd(data, pos, fs)
 		line := data[pos:end]
-		if seq == 0 && len(line) > 0 && end < len(data) && data[end] == '\r' && (end+1 == len(data) || data[end+1] != '\n') {
-			crOnly = true
-		}
 		if isBlank(line) {
 			pos = next
 			continue
@@ -135,7 +135,7 @@ func SplitBatch(data []byte) (*Batch, error) {
 
 // lineEnd finds the end of the segment starting at pos and where the next one
 // starts, with the same terminator rules as Parse.
-func lineEnd(data []byte, pos int, crOnly bool) (end, next int) {
+func lineEnd(data []byte, pos int, fs byte) (end, next int) {
 	for i := pos; i < len(data); i++ {
 		switch data[i] {
 		case '\r':
@@ -144,7 +144,7 @@ func lineEnd(data []byte, pos int, crOnly bool) (end, next int) {
 			}
 			return i, i + 1
 		case '\n':
-			if !crOnly {
+			if lfEndsSegment(data, i, fs) {
 				return i, i + 1
 			}
 		}

@@ -166,7 +166,21 @@ func (m *Message) decodeCharset(data []byte, o ParseOptions, base int) ([]byte, 
 				charsetLabel(m.charset), base+firstInvalidUTF8(data)))
 		}
 	case csOther:
+		if _, single := enc.(*charmap.Charmap); single && hasMultibyteUTF8(data) {
+			// A single-byte character set can decode any bytes, so a
+			// sender that declares 8859/1 and sends UTF-8 would become
+			// mojibake ("MÃ¼ller") without a word. Valid multi-byte
+			// UTF-8 is next to impossible in real Latin text: read it as
+			// what it is, and say so.
+			m.warn(0, fmt.Sprintf("MSH-18 declares %q but the non-ASCII bytes are valid UTF-8; they were read as UTF-8", m.charset))
+			return data, nil
+		}
 		out, err := enc.NewDecoder().Bytes(data)
+		if err == nil && bytes.Count(out, replacementChar) != bytes.Count(data, replacementChar) {
+			// x/text decoders replace what they cannot decode with U+FFFD
+			// instead of failing: a byte the character set does not define
+			err = fmt.Errorf("bytes that %s does not define", charsetLabel(m.charset))
+		}
 		if err == nil {
 			m.enc = enc
 			return out, nil
@@ -191,12 +205,23 @@ func (m *Message) decodeCharset(data []byte, o ParseOptions, base int) ([]byte, 
 		return data, nil
 	}
 	out, err := fenc.NewDecoder().Bytes(data)
+	if err == nil && bytes.Count(out, replacementChar) != bytes.Count(data, replacementChar) {
+		err = fmt.Errorf("bytes that %q does not define", o.FallbackCharset)
+	}
 	if err != nil {
 		return nil, fail(fmt.Sprintf("message is not valid in its declared character set %s nor in the fallback %q: %v", charsetLabel(m.charset), o.FallbackCharset, err))
 	}
 	m.warn(0, fmt.Sprintf("message is not valid %s; decoded with the fallback character set %q", charsetLabel(m.charset), o.FallbackCharset))
 	m.enc = fenc
 	return out, nil
+}
+
+var replacementChar = []byte("\uFFFD")
+
+// hasMultibyteUTF8 reports whether b is valid UTF-8 with at least one
+// multi-byte character.
+func hasMultibyteUTF8(b []byte) bool {
+	return hasHighBytes(b) && utf8.Valid(b)
 }
 
 func charsetLabel(cs string) string {

@@ -37,6 +37,10 @@ func TestCharsets(t *testing.T) {
 		{"unknown, ascii bytes", "KLINGON", "", "Muller", "Muller", true, ""},
 		{"unknown, high bytes", "KLINGON", "", "M\xfcller", "", false, "not supported"},
 		{"bad fallback", "ASCII", "KLINGON", "M\xfcller", "", false, "fallback"},
+		{"latin1 lying, utf8 bytes", "8859/1", "", "M\xc3\xbcller", "Müller", true, ""},
+		{"1252 undefined byte", "WINDOWS-1252", "", "M\x81ller", "", false, "does not define"},
+		{"1252 undefined byte, fallback", "WINDOWS-1252", "8859/1", "M\x81ller", "M\u0081ller", true, ""},
+		{"big5 invalid", "BIG-5", "", "\xff\xfe", "", false, "does not define"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := msgWithCharset(c.cs, c.raw)

@@ -30,9 +30,9 @@ func (m *Message) Encode() ([]byte, error) {
 	return enc, nil
 }
 
-// New starts a message from scratch: an MSH with the given delimiters,
-// message type (as "ADT^A01^ADT_A01" in the default notation, or ADT, A01,
-// ADT_A01 components), control ID and version. Fill it in with Set.
+// New starts a message from scratch: an MSH with the given delimiters, the
+// message type's components (ADT, A01, ADT_A01; event and structure may be
+// empty), control ID, processing ID P and version. Fill it in with Set.
 func New(d Delimiters, msgType, event, structure, controlID, version string) (*Message, error) {
 	var b []byte
 	b = append(b, "MSH"...)
@@ -93,6 +93,9 @@ func (m *Message) Set(p Path, text string) error {
 	if isHeaderID([]byte(p.Seg)) {
 		k--
 	}
+	if (p.Rep > 1 && m.d.Repetition == 0) || (p.Comp > 1 && m.d.Component == 0) || (p.Sub > 1 && m.d.Subcomponent == 0) {
+		return fmt.Errorf("hl7: set %s: the message's MSH-2 declares no separator for that level", p)
+	}
 	escaped := m.d.AppendEscaped(nil, text)
 	seg = setPart(seg, m.d.Field, k, func(field []byte) []byte {
 		rep := max(p.Rep, 1)
@@ -124,13 +127,18 @@ func (m *Message) Set(p Path, text string) error {
 		out = append(out, seg...)
 		out = append(out, '\r')
 	}
-	enc, charset := m.enc, m.charset
-	m.reset()
-	m.d, _ = parseDelimiters(out, 0)            // valid: taken from the message before
-	m.buf, m.enc, m.charset = out, enc, charset // already text: no decoding again
-	if err := m.tokenize(0, false); err != nil {
+	// Build the new index aside, so that a failure leaves m as it was.
+	var next Message
+	next.d = m.d
+	next.buf = out // already text: no decoding again
+	next.charset = declaredCharset(out, m.d)
+	if kind, enc := lookupCharset(next.charset); kind == csOther {
+		next.enc = enc // MSH-18 may have been what was set
+	}
+	if err := next.tokenize(0, false); err != nil {
 		return fmt.Errorf("hl7: set %s: %w", p, err)
 	}
+	*m = next
 	return nil
 }
 

@@ -38,6 +38,10 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		walk(t, m)
+		if h, err := hl7.ParseHeader(data); err == nil && h != m.Header() {
+			t.Fatalf("ParseHeader %+v differs from Parse %+v", h, m.Header())
+		}
+		_, _ = hl7.SplitBatch(data)
 		if _, err := hl7.Parse(hl7.Ack(m, hl7.AE, hl7.AckOptions{Text: "x"})); err != nil {
 			t.Fatalf("ACK does not parse: %v", err)
 		}

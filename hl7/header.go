@@ -2,7 +2,6 @@ package hl7
 
 import (
 	"errors"
-	"strings"
 )
 
 // Header is what the MSH segment says about a message: enough to journal,
@@ -54,12 +53,17 @@ func (m *Message) Header() Header {
 // (MSH-15 or MSH-16 valued), which answers with CA/CE/CR instead of AA/AE/AR.
 func (h Header) Enhanced() bool { return h.AcceptAckType != "" || h.ApplicationAckType != "" }
 
-// ParseHeader reads only the MSH of data: the cheap first look that ingest
-// takes before the message is journaled. It checks the header as CheckHeader
-// does.
-func ParseHeader(data []byte) (Header, error) {
+// ParseHeader reads the MSH of data: the cheap first look that ingest takes
+// before the message is journaled. It checks the header as CheckHeader
+// does, and the whole message's bytes against its character set (so that a
+// message acknowledged now does not fail to decode later); the segments
+// after MSH are not read.
+func ParseHeader(data []byte) (Header, error) { return ParseHeaderWith(data, ParseOptions{}) }
+
+// ParseHeaderWith is ParseHeader with options (a fallback character set).
+func ParseHeaderWith(data []byte, o ParseOptions) (Header, error) {
 	var m Message
-	if err := m.parse(data, ParseOptions{}, true); err != nil {
+	if err := m.parse(data, o, true); err != nil {
 		return Header{}, err
 	}
 	return m.Header(), m.CheckHeader()
@@ -86,22 +90,20 @@ func (m *Message) CheckHeader() error {
 	if !msh.Field(10).HasValue() {
 		missing(10, "MSH-10 message control ID")
 	}
-	for _, w := range []struct {
-		n    int
-		what string
-	}{{11, "MSH-11 processing ID"}, {12, "MSH-12 version ID"}} {
-		if !msh.Field(w.n).HasValue() && !m.hasWarning(w.what) {
-			m.warn(1, w.what+" is missing")
-		}
-	}
 	return errors.Join(errs...)
 }
 
-func (m *Message) hasWarning(prefix string) bool {
-	for _, w := range m.warnings {
-		if strings.HasPrefix(w.Msg, prefix) {
-			return true
-		}
+// warnHeader notes, at parse time, the header fields an old sender may
+// omit that an ACK can do without.
+func (m *Message) warnHeader() {
+	if len(m.segs) == 0 {
+		return
 	}
-	return false
+	msh := Segment{m: m, i: 0}
+	if !msh.Field(11).HasValue() {
+		m.warn(1, "MSH-11 processing ID is missing")
+	}
+	if !msh.Field(12).HasValue() {
+		m.warn(1, "MSH-12 version ID is missing")
+	}
 }

@@ -81,7 +81,6 @@ type Message struct {
 	fields   []int32 // per segment: start offset of each field, then end+1 as a sentinel
 	charset  string  // MSH-18 as declared (first repetition), "" if absent
 	enc      encoding.Encoding
-	crOnly   bool // segments end with CR only: a lone LF is data
 	warnings []Warning
 }
 
@@ -123,7 +122,6 @@ func (m *Message) reset() {
 	m.fields = m.fields[:0]
 	m.charset = ""
 	m.enc = nil
-	m.crOnly = false
 	m.warnings = m.warnings[:0]
 }
 
@@ -155,12 +153,6 @@ func (m *Message) parse(data []byte, o ParseOptions, headerOnly bool) error {
 		return err
 	}
 	m.d = d
-	if headerOnly {
-		// Only the MSH is read: decode no more than that.
-		if end := lineBreak(data); end >= 0 {
-			data = data[:end+1]
-		}
-	}
 	buf, err := m.decodeCharset(data, o, base)
 	if err != nil {
 		return err
@@ -169,7 +161,11 @@ func (m *Message) parse(data []byte, o ParseOptions, headerOnly bool) error {
 		base = 0 // offsets now refer to the decoded text
 	}
 	m.buf = buf
-	return m.tokenize(base, headerOnly)
+	if err := m.tokenize(base, headerOnly); err != nil {
+		return err
+	}
+	m.warnHeader()
+	return nil
 }
 
 // parseDelimiters reads MSH-1 and MSH-2. It is the one place where the
@@ -279,27 +275,23 @@ func (m *Message) tokenize(base int, headerOnly bool) error {
 		m.segs = slices.Grow(m.segs, nseg)
 		m.fields = slices.Grow(m.fields, bytes.Count(buf, []byte{fs})+2*nseg)
 	}
-	// Next CR and LF at or after pos; -1 when there is none left. Each is
-	// searched for again only once passed, so both scans stay linear.
+	// Next CR and terminating LF at or after pos; -1 when there is none
+	// left. Each is searched for again only once passed, so the scans stay
+	// linear.
 	nextCR, nextLF := -2, -2
 	for pos := 0; pos < n; {
 		if nextCR != -1 && nextCR < pos {
 			nextCR = indexFrom(buf, pos, '\r')
 		}
-		if !m.crOnly && nextLF != -1 && nextLF < pos {
-			nextLF = indexFrom(buf, pos, '\n')
+		if nextLF != -1 && nextLF < pos {
+			nextLF = nextTerminatingLF(buf, pos, fs)
 		}
 		end := n
 		if nextCR >= 0 {
 			end = nextCR
 		}
-		if !m.crOnly && nextLF >= 0 && nextLF < end {
+		if nextLF >= 0 && nextLF < end {
 			end = nextLF
-		}
-		if len(m.segs) == 0 && end < n && buf[end] == '\r' && (end+1 == n || buf[end+1] != '\n') {
-			// MSH ends with a lone CR: the sender follows the standard,
-			// so an LF elsewhere is part of a value, not a terminator.
-			m.crOnly = true
 		}
 		if !isBlank(buf[pos:end]) {
 			f0 := len(m.fields)
@@ -333,6 +325,40 @@ func (m *Message) tokenize(base int, headerOnly bool) error {
 	return nil
 }
 
+// lfEndsSegment decides whether the LF at i ends a segment. HL7 ends
+// segments with CR; feeds also use LF and CRLF, and some carry a bare LF
+// inside text (a note's line break). An LF ends a segment when what follows
+// is the end, another line break, or a segment ID and a field separator;
+// otherwise it is part of the value, and a segment never swallows the next.
+func lfEndsSegment(buf []byte, i int, fs byte) bool {
+	j := i + 1
+	if j >= len(buf) || buf[j] == '\r' || buf[j] == '\n' {
+		return true
+	}
+	if buf[j] < 'A' || buf[j] > 'Z' {
+		return false
+	}
+	k := j + 1
+	for k < len(buf) && k-j < 5 && (buf[k] >= 'A' && buf[k] <= 'Z' || buf[k] >= '0' && buf[k] <= '9') {
+		k++
+	}
+	if n := k - j; n < 2 || n > 4 {
+		return false
+	}
+	return k == len(buf) || buf[k] == fs || buf[k] == '\r' || buf[k] == '\n'
+}
+
+// nextTerminatingLF is the first LF at or after from that ends a segment.
+func nextTerminatingLF(buf []byte, from int, fs byte) int {
+	for {
+		i := indexFrom(buf, from, '\n')
+		if i < 0 || lfEndsSegment(buf, i, fs) {
+			return i
+		}
+		from = i + 1
+	}
+}
+
 func indexFrom(b []byte, from int, c byte) int {
 	if i := bytes.IndexByte(b[from:], c); i >= 0 {
 		return from + i
@@ -346,14 +372,10 @@ func (m *Message) nulError(base, i int) error {
 	buf := m.buf
 	segStart := 0
 	seq := 1
-	crOnly := false
 	for k := 0; k < i; k++ {
 		c := buf[k]
-		if c != '\r' && (c != '\n' || crOnly) {
+		if c != '\r' && (c != '\n' || !lfEndsSegment(buf, k, m.d.Field)) {
 			continue
-		}
-		if seq == 1 && c == '\r' && (k+1 == len(buf) || buf[k+1] != '\n') {
-			crOnly = true
 		}
 		if c == '\r' && k+1 < i && buf[k+1] == '\n' {
 			k++

@@ -70,7 +70,7 @@ func TestPathAccess(t *testing.T) {
 func TestNullIsNotEmpty(t *testing.T) {
 	m := mustParse(t, adt)
 	phone := m.Get(hl7.MustPath("PID-13"))
-	if !phone.IsNull() || phone.IsEmpty() || phone.HasValue() {
+	if !phone.IsNull() || phone.IsEmpty() || phone.HasValue() || phone.String() != "" {
 		t.Errorf("PID-13 \"\" : null=%v empty=%v has=%v", phone.IsNull(), phone.IsEmpty(), phone.HasValue())
 	}
 	blank := m.Get(hl7.MustPath("PID-12"))
@@ -121,6 +121,26 @@ func TestTerminatorsAndDelimiters(t *testing.T) {
 				t.Errorf("PID-3.4 = %q", got)
 			}
 		})
+	}
+}
+
+// An LF ends a segment only when a segment follows it: a note's line
+// break stays in the value, and a segment after a bare LF is never
+// swallowed, whatever terminates the MSH.
+func TestMixedTerminators(t *testing.T) {
+	m := mustParse(t, "MSH|^~\\&|A|B|||||ADT^A01|1|P|2.5\rPID|1||1||DOE\nPV1|1|I\nOBX|1|TX|||a\nb\r\nNTE|1\n")
+	var ids []string
+	for i := 0; i < m.Len(); i++ {
+		ids = append(ids, m.Segment(i).ID())
+	}
+	if strings.Join(ids, ",") != "MSH,PID,PV1,OBX,NTE" {
+		t.Fatalf("segments %v", ids)
+	}
+	if got, _ := m.GetString("OBX-5"); got != "a\nb" {
+		t.Errorf("OBX-5 = %q", got)
+	}
+	if got, _ := m.GetString("PID-5"); got != "DOE" {
+		t.Errorf("PID-5 = %q", got)
 	}
 }
 
@@ -258,9 +278,22 @@ func TestCheckHeader(t *testing.T) {
 	if _, err := hl7.ParseHeader([]byte(adt)); err != nil {
 		t.Fatal(err)
 	}
-	h, err := hl7.ParseHeader([]byte("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|X9|T|2.3|||AL|NE||8859/1\rjunk that is never read\x00"))
+	h, err := hl7.ParseHeader([]byte("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|X9|T|2.3|||AL|NE||8859/1\rjunk that is never read\r"))
 	if err != nil || h.ControlID != "X9" || h.Version != "2.3" || !h.Enhanced() || h.Charset != "8859/1" {
 		t.Fatalf("%+v %v", h, err)
+	}
+	// What would make the message fail later is refused before the ACK:
+	// a NUL anywhere, bytes its character set does not have.
+	for _, bad := range []string{
+		"MSH|^~\\&|A|B|C|D|20240101||ORU^R01|X9|T|2.3\rPID|1|\x00\r",
+		"MSH|^~\\&|A|B|C|D|20240101||ORU^R01|X9|T|2.3\rPID|1|M\xfcller\r",
+	} {
+		if _, err := hl7.ParseHeader([]byte(bad)); err == nil {
+			t.Errorf("ParseHeader accepted %q", bad)
+		}
+	}
+	if _, err := hl7.ParseHeaderWith([]byte("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|X9|T|2.3\rPID|1|M\xfcller\r"), hl7.ParseOptions{FallbackCharset: "8859/1"}); err != nil {
+		t.Errorf("ParseHeaderWith fallback: %v", err)
 	}
 }
 
@@ -311,5 +344,51 @@ func TestIterators(t *testing.T) {
 	}
 	if p := m.Get(hl7.MustPath("PID-99")).RepParts(); p.Next() {
 		t.Error("an absent field has repetitions")
+	}
+}
+
+func TestSetFailureLeavesMessage(t *testing.T) {
+	m := mustParse(t, adt)
+	before, _ := m.Encode()
+	if err := m.Set(hl7.MustPath("MSH[2]-3"), "X"); err == nil {
+		t.Fatal("a second MSH was accepted")
+	}
+	after, _ := m.Encode()
+	if string(after) != string(before) {
+		t.Errorf("failed Set changed the message:\n%q\n%q", before, after)
+	}
+	short := mustParse(t, "MSH|^|A|B|||||ADT^A01|1|P|2.5\rPID|1\r")
+	if err := short.Set(hl7.MustPath("PID-3[2]"), "x"); err == nil {
+		t.Error("a repetition was set in a message without a repetition separator")
+	}
+	if short.Len() != 2 {
+		t.Errorf("%d segments", short.Len())
+	}
+}
+
+func TestSetCharsetThenText(t *testing.T) {
+	m, err := hl7.New(hl7.DefaultDelimiters(), "ADT", "A01", "ADT_A01", "1", "2.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Set(hl7.MustPath("MSH-18"), "8859/1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Set(hl7.MustPath("PID-5"), "Müller"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "M\xfcller") {
+		t.Errorf("not encoded in 8859/1: %q", out)
+	}
+	back, err := hl7.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := back.GetString("PID-5"); got != "Müller" {
+		t.Errorf("PID-5 %q", got)
 	}
 }

@@ -255,9 +255,10 @@ func (v Value) split(at level, i int) Value {
 }
 
 // String is the value as text: escape sequences decoded, in UTF-8. A value
-// that still holds separators (a whole field read as text) keeps them.
+// that still holds separators (a whole field read as text) keeps them. The
+// HL7 null `""` reads as "" (IsNull tells it from an empty value).
 func (v Value) String() string {
-	if len(v.raw) == 0 {
+	if len(v.raw) == 0 || v.IsNull() {
 		return ""
 	}
 	if v.lvl == lvlLiteral || v.m == nil || bytes.IndexByte(v.raw, v.m.d.Escape) < 0 || v.m.d.Escape == 0 {
@@ -269,6 +270,9 @@ func (v Value) String() string {
 // AppendText appends the value's text (as String) to dst without an
 // intermediate allocation.
 func (v Value) AppendText(dst []byte) []byte {
+	if v.IsNull() {
+		return dst
+	}
 	if v.lvl == lvlLiteral || v.m == nil || v.m.d.Escape == 0 {
 		return append(dst, v.raw...)
 	}
