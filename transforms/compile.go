@@ -551,12 +551,17 @@ func isSegmentID(s string) bool {
 // builtinFuncs are the rule language's own functions, for suggestions.
 var builtinFuncs = []string{"v", "ref", "text", "present", "table"}
 
-// suggestFunc finds the function a misspelt name most likely meant.
+// suggestFunc lists the functions a misspelt name most likely meant:
+// at most three within two edits, closest first.
 func suggestFunc(name string) string {
-	best, bestD := "", 3
-	try := func(cand string) {
-		if d := editDistance(strings.ToLower(name), cand); d < bestD {
-			best, bestD = cand, d
+	type cand struct {
+		name string
+		d    int
+	}
+	var cands []cand
+	try := func(f string) {
+		if d := editDistance(strings.ToLower(name), f); d <= 2 {
+			cands = append(cands, cand{f, d})
 		}
 	}
 	for _, f := range builtinFuncs {
@@ -565,7 +570,12 @@ func suggestFunc(name string) string {
 	for f := range datatype.Registry {
 		try(f)
 	}
-	return best
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.name, b.name)) })
+	var names []string
+	for i := 0; i < len(cands) && i < 3; i++ {
+		names = append(names, cands[i].name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func editDistance(a, b string) int {

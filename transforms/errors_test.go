@@ -42,7 +42,7 @@ resources:
 	want := []string{
 		`rules.yaml:7:7: Patient has no element 'birthdate' (did you mean 'birthDate'?)`,
 		`rules.yaml:8:15: table("NoSuchTable", …): `,
-		`rules.yaml:9:13: unknown name dtx (did you mean dt?)`,
+		`rules.yaml:9:13: unknown name dtx (did you mean dt,`,
 		`rules.yaml:10:23: unexpected token EOF`,
 		`rules.yaml:11:18: Patient.birthDate is date, but dtm returns dateTime`,
 		`rules.yaml:12:7: resource id "patient" is used twice`,

@@ -49,10 +49,7 @@ the exit status is 1 when any message failed.`,
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("rules:\n%w", err)}
 			}
-			msgs, err := readMessages(cmd.InOrStdin(), args)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+			msgs, unread := readMessages(cmd.InOrStdin(), args, cmd.ErrOrStderr())
 			var validator *fhirvalidate.Validator
 			if check {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
@@ -70,7 +67,11 @@ the exit status is 1 when any message failed.`,
 			}
 			c := converter{rules: rules, out: out, pretty: pretty, validator: validator, fallback: fallback,
 				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), progress: isTerminal(cmd.ErrOrStderr()) && len(msgs) > 20}
-			return c.run(cmd.Context(), msgs)
+			err = c.run(cmd.Context(), msgs)
+			if err == nil && unread > 0 {
+				err = &exitError{code: 1, err: fmt.Errorf("%d inputs could not be read", unread)}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()

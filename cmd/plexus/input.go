@@ -18,9 +18,9 @@ type inputMessage struct {
 
 // readMessages reads each file ("-" is standard input) and splits it into
 // messages (batch files and files with several messages in a row). A file
-// that cannot be split is an error naming it.
-func readMessages(stdin io.Reader, files []string) ([]inputMessage, error) {
-	var out []inputMessage
+// that cannot be read or split is reported on report and skipped, so that
+// one bad file does not hide the others; failed counts them.
+func readMessages(stdin io.Reader, files []string, report io.Writer) (out []inputMessage, failed int) {
 	for _, f := range files {
 		var data []byte
 		var err error
@@ -30,11 +30,15 @@ func readMessages(stdin io.Reader, files []string) ([]inputMessage, error) {
 			data, err = os.ReadFile(f)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f, err)
+			fmt.Fprintf(report, "%s: %v\n", f, err)
+			failed++
+			continue
 		}
 		b, err := hl7.SplitBatch(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			fmt.Fprintf(report, "%s: %v\n", f, err)
+			failed++
+			continue
 		}
 		msgs := b.Messages()
 		for i, raw := range msgs {
@@ -46,5 +50,5 @@ func readMessages(stdin io.Reader, files []string) ([]inputMessage, error) {
 			out = append(out, in)
 		}
 	}
-	return out, nil
+	return out, failed
 }

@@ -34,12 +34,8 @@ exit status is 1.`,
 				}
 				compiled = append(compiled, c)
 			}
-			msgs, err := readMessages(cmd.InOrStdin(), args)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
 			out := cmd.OutOrStdout()
-			failed := 0
+			msgs, failed := readMessages(cmd.InOrStdin(), args, out)
 			for i, in := range msgs {
 				if i > 0 {
 					fmt.Fprintln(out)
@@ -62,7 +58,7 @@ exit status is 1.`,
 				printTree(out, in.name, m, raw)
 			}
 			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d messages did not parse", failed, len(msgs))}
+				return &exitError{code: 1, err: fmt.Errorf("%d inputs did not parse", failed)}
 			}
 			return nil
 		},
@@ -79,8 +75,8 @@ func printTree(out io.Writer, name string, m *hl7.Message, raw bool) {
 	if cs == "" {
 		cs = "not declared"
 	}
-	fmt.Fprintf(out, "%s: %s^%s^%s  control ID %q  version %s  charset %s  %d segments\n",
-		name, h.Type, h.Event, h.Structure, h.ControlID, h.Version, cs, m.Len())
+	fmt.Fprintf(out, "%s: %s  control ID %q  version %s  charset %s  %d segments\n",
+		name, m.Segment(0).Field(9).String(), h.ControlID, h.Version, cs, m.Len())
 	for _, w := range m.Warnings() {
 		fmt.Fprintf(out, "  warning: %s\n", w)
 	}
@@ -98,13 +94,16 @@ func printTree(out io.Writer, name string, m *hl7.Message, raw bool) {
 		}
 		return strconv.Quote(v.String())
 	}
-	seen := map[string]int{}
+	seen, total := map[string]int{}, map[string]int{}
+	for i := 0; i < m.Len(); i++ {
+		total[m.Segment(i).ID()]++
+	}
 	for i := 0; i < m.Len(); i++ {
 		s := m.Segment(i)
 		id := s.ID()
 		seen[id]++
 		label := id
-		if seen[id] > 1 || len(m.All(id)) > 1 {
+		if total[id] > 1 {
 			label = fmt.Sprintf("%s[%d]", id, seen[id])
 		}
 		fmt.Fprintf(out, "%s\n", label)

@@ -37,15 +37,12 @@ was answered AE/AR/CE/CR, not answered in time, or could not be sent.`,
 			if to == "" {
 				return errors.New("--to HOST:PORT is required")
 			}
-			msgs, err := readMessages(cmd.InOrStdin(), args)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+			msgs, unread := readMessages(cmd.InOrStdin(), args, cmd.OutOrStdout())
 			opts := mllp.ClientOptions{Timeout: timeout, BackoffMax: time.Second}
 			if useTLS || caFile != "" || certFile != "" {
 				cfg, err := mllp.ClientTLSConfig(caFile, certFile, key)
 				if err != nil {
-					return err
+					return &exitError{code: 1, err: err}
 				}
 				if serverName != "" {
 					cfg.ServerName = serverName
@@ -54,7 +51,11 @@ was answered AE/AR/CE/CR, not answered in time, or could not be sent.`,
 			}
 			client := mllp.NewClient(to, opts)
 			defer client.Close()
-			return sendAll(cmd.Context(), cmd.OutOrStdout(), client, msgs, timeout, quiet)
+			err := sendAll(cmd.Context(), cmd.OutOrStdout(), client, msgs, timeout, quiet)
+			if err == nil && unread > 0 {
+				err = &exitError{code: 1, err: fmt.Errorf("%d inputs could not be read", unread)}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -88,6 +89,10 @@ func sendAll(ctx context.Context, out io.Writer, c *mllp.Client, msgs []inputMes
 		code, summary := describeAck(reply)
 		if code != string(hl7.AA) && code != string(hl7.CA) {
 			failed++
+		} else if want := controlID(in.raw); ackedID(reply) != want {
+			// an AA for some other message is no answer to this one
+			failed++
+			summary += fmt.Sprintf(" -- but MSA-2 does not match the MSH-10 %q sent", want)
 		}
 		fmt.Fprintf(out, "%s: %s\n", in.name, summary)
 		if !quiet {
@@ -100,6 +105,22 @@ func sendAll(ctx context.Context, out io.Writer, c *mllp.Client, msgs []inputMes
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d messages not accepted", failed, len(msgs))}
 	}
 	return nil
+}
+
+func controlID(raw []byte) string {
+	h, err := hl7.ParseHeaderWith(raw, hl7.ParseOptions{FallbackCharset: "8859/1"})
+	if err != nil {
+		return ""
+	}
+	return h.ControlID
+}
+
+func ackedID(reply []byte) string {
+	m, err := hl7.ParseWith(reply, hl7.ParseOptions{FallbackCharset: "8859/1"})
+	if err != nil {
+		return ""
+	}
+	return m.Get(hl7.MustPath("MSA-2")).String()
 }
 
 // describeAck reads MSA-1, MSA-2 and the ERR texts of a reply.
