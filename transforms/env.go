@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/transforms/datatype"
 )
 
 // Header is the message header every expression sees as `msg`.
@@ -43,6 +44,7 @@ type Env struct {
 	errs   []*ConvError
 	warns  []string
 	vm     envVM
+	ctx    datatype.Context
 }
 
 // instance is one resource a rule produces for a message.

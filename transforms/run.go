@@ -131,7 +131,10 @@ func (e *Env) start(r *Rules, m *hl7.Message) {
 }
 
 func (e *Env) convContext() *datatype.Context {
-	return &datatype.Context{Location: e.rules.loc, Warn: func(msg string) { e.warns = append(e.warns, msg) }}
+	if e.ctx.Warn == nil {
+		e.ctx = datatype.Context{Location: e.rules.loc, Warn: func(msg string) { e.warns = append(e.warns, msg) }}
+	}
+	return &e.ctx
 }
 
 func (e *Env) warnf(format string, args ...any) {
@@ -350,7 +353,7 @@ func checkValue(v fhirjson.Value, st fhir.Step) error {
 			case fhirjson.KindObject, fhirjson.KindArray:
 				return fmt.Errorf("%s is %s, a primitive, but the value is an object", st.Label, st.Type.Name)
 			}
-			if err := fhir.ValidatePrimitive(st.Type.Name, el.Text()); err != nil {
+			if err := validatePrimitive(st.Type.Name, el.Text()); err != nil {
 				return err
 			}
 			if b := st.Element.Binding; b != nil && b.Strength == "required" && len(b.Codes) > 0 && !b.HasCode(el.Text()) {
@@ -363,6 +366,20 @@ func checkValue(v fhirjson.Value, st fhir.Step) error {
 		}
 	}
 	return nil
+}
+
+// validatePrimitive skips the regular expression for string and markdown,
+// whose only rule (some non-whitespace content) holds for any value that
+// gets here: they are most of the elements, and a regexp per value is the
+// largest cost of a conversion.
+func validatePrimitive(typ, text string) error {
+	switch typ {
+	case "string", "markdown":
+		if strings.TrimSpace(text) != "" {
+			return nil
+		}
+	}
+	return fhir.ValidatePrimitive(typ, text)
 }
 
 // put sets val at the element path of sr, from step i, in obj.
