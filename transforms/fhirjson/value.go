@@ -81,14 +81,21 @@ func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
 
 // Obj is an object of the non-Null members, in order; with none it is Null.
 func Obj(members ...Member) Value {
-	out := members[:0:0]
+	n := 0
+	for _, m := range members {
+		if !m.Value.IsNull() {
+			n++
+		}
+	}
+	if n == 0 {
+		return Value{}
+	}
+	// sized exactly, so the variadic arguments can stay on the caller's stack
+	out := make([]Member, 0, n)
 	for _, m := range members {
 		if !m.Value.IsNull() {
 			out = append(out, m)
 		}
-	}
-	if len(out) == 0 {
-		return Value{}
 	}
 	return Value{kind: KindObject, obj: out}
 }
@@ -98,14 +105,20 @@ func M(key string, v Value) Member { return Member{Key: key, Value: v} }
 
 // Arr is an array of the non-Null values; with none it is Null.
 func Arr(values ...Value) Value {
-	out := values[:0:0]
+	n := 0
+	for _, v := range values {
+		if !v.IsNull() {
+			n++
+		}
+	}
+	if n == 0 {
+		return Value{}
+	}
+	out := make([]Value, 0, n)
 	for _, v := range values {
 		if !v.IsNull() {
 			out = append(out, v)
 		}
-	}
-	if len(out) == 0 {
-		return Value{}
 	}
 	return Value{kind: KindArray, arr: out}
 }
