@@ -99,7 +99,9 @@ func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 		if err != nil {
 			return fhirjson.Value{}, f.errorf("%s: repetition %d: %w", conv.Name, r.Index(), err)
 		}
-		out = append(out, v)
+		// a converter may give several values for one repetition (a
+		// name and its nickname; a location and the ones it is part of)
+		out = append(out, v.Elems()...)
 	}
 	if len(out) == 1 {
 		return out[0], nil

@@ -3,8 +3,8 @@ package transforms
 import (
 	"fmt"
 	"os"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/plexus-hl7/plexus/hl7"
 )

@@ -45,13 +45,15 @@ const (
 
 // sadLines are the lines of a SAD (SAD.1-SAD.3).
 func sadLines(v hl7.Value) [3]fhirjson.Value {
-	p := partsOf(v)
+	var buf [3]hl7.Value
+	p := splitNested(v, buf[:])
 	return [3]fhirjson.Value{fhirjson.Str(p.text(1)), fhirjson.Str(p.text(2)), fhirjson.Str(p.text(3))}
 }
 
 // cweText is CWE[string] with CWE.1 as the last resort: CWE.9, CWE.2, CWE.1.
 func cweText(v hl7.Value) string {
-	p := partsOf(v)
+	var buf [9]hl7.Value
+	p := splitNested(v, buf[:])
 	for _, i := range [...]int{9, 2, 1} {
 		if s := p.text(i); s != "" {
 			return s
@@ -71,7 +73,8 @@ func cweText(v hl7.Value) string {
 // Not mapped: XAD.8, XAD.11, XAD.15-XAD.18, XAD.20-XAD.23 (no FHIR target
 // in the IG).
 func XADAddress(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [19]hl7.Value
+	p := splitField(v, buf[:])
 	sad := sadLines(p.at(1))
 	lines := fhirjson.Arr(sad[0], sad[1], sad[2], fhirjson.Str(p.text(2)), fhirjson.Str(p.text(19)))
 	city, state, postal, country := p.text(3), p.text(4), p.text(5), p.text(6)
@@ -93,7 +96,8 @@ func XADAddress(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		}
 	}
 
-	dr := partsOf(p.at(12))
+	var drBuf [2]hl7.Value
+	dr := splitNested(p.at(12), drBuf[:])
 	start, end := p.at(13), p.at(14)
 	startComp, endComp := "XAD.13", "XAD.14"
 	if !start.HasValue() {

@@ -12,6 +12,8 @@ func TestXADAddress(t *testing.T) {
 		{"SAD.1-3 → line[1-3], XAD.2 → line[4], XAD.19 → line[5]", "xad",
 			"PID|1||1||||||||10 Main St&Main St&10^Suite 5^Springfield^IL^62701^USA^B^^^^^^^^^^^^Attn Billing", "PID-11",
 			`{"use":"work","line":["10 Main St","Main St","10","Suite 5","Attn Billing"],"city":"Springfield","state":"IL","postalCode":"62701","country":"USA"}`, "", ""},
+		{"street with SAD subcomponents and nothing else", "xad", "PID|1||1||||||||10 Main St&Main St&10", "PID-11",
+			`{"line":["10 Main St","Main St","10"]}`, "", ""},
 		{"XAD.7 M → type postal", "xad", "PID|1||1||||||||PO Box 1^^Town^^^^M", "PID-11",
 			`{"type":"postal","line":["PO Box 1"],"city":"Town"}`, "", ""},
 		{"XAD.7 SH → type postal", "xad", "PID|1||1||||||||Dock 4^^Town^^^^SH", "PID-11",

@@ -51,6 +51,7 @@ func init() {
 	register(&Converter{Name: "cwe_code", Map: "CWE[code]", V2: []string{"CWE", "CE", "CNE", "CF"}, FHIR: "code",
 		Fn: func(c *Context, v hl7.Value) (fhirjson.Value, error) { return Code(c, v, "") }})
 	register(&Converter{Name: "cwe_string", Map: "CWE[string]", V2: []string{"CWE", "CE", "CNE", "CF"}, FHIR: "string", Fn: CWEString})
+	register(&Converter{Name: "cwe_annotation", Map: "CWE[Annotation]", V2: []string{"CWE", "CE"}, FHIR: "Annotation", Fn: cweAnnotation})
 	register(&Converter{Name: "cwe_uri", Map: "CWE[uri]", V2: []string{"CWE", "CE"}, FHIR: "uri", Fn: CWEURI})
 	register(&Converter{Name: "id", Map: "ID[code]", V2: []string{"ID"}, FHIR: "code",
 		Fn: func(c *Context, v hl7.Value) (fhirjson.Value, error) { return Code(c, v, "") }})
@@ -503,4 +504,13 @@ func idUniversalIDType(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	}
 	k := coding{system: "http://terminology.hl7.org/CodeSystem/v2-0301", code: code}
 	return fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(k.value()))), nil
+}
+
+// cweAnnotation is CWE[Annotation]: the full field, delimiters included
+// ("include full field (including delimiters or xml tags)"), → text.
+func cweAnnotation(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+	if !v.HasValue() {
+		return fhirjson.Value{}, nil
+	}
+	return fhirjson.Obj(fhirjson.M("text", fhirjson.Str(strings.TrimSpace(cleanText(v.String()))))), nil
 }

@@ -174,6 +174,16 @@ func TestCodedOthers(t *testing.T) {
 			`{"system":"http://loinc.org","version":"2.68","code":"8480-6","display":"Systolic"}`, ""},
 		{"no CWE.1", "OBX|1|NM|^Systolic^LN", "OBX-3", `null`, ""},
 	})...)
+	// CWE[Annotation] row 0: the full field, delimiters included; DTM[Annotation-Time] row 1.
+	// (Annotation.text is required: the time alone is tested with a text added.)
+	exts = append(exts, bRun(t, "annotation", Registry["cwe_annotation"].Fn, []bCase{
+		{"CWE[Annotation]", "OBX|1|CWE|||GLU^Glucose^L", "OBX-5", `{"text":"GLU^Glucose^L"}`, ""},
+	})...)
+	if a, err := Registry["dtm_annotation_time"].Fn(nil, bValue(t, "NTE|1||x|||20240506", "NTE-6")); err != nil || bJSON(a) != `{"time":"2024-05-06"}` {
+		t.Errorf("DTM[Annotation-Time] = %s, %v", bJSON(a), err)
+	} else {
+		exts = append(exts, bExtension(99, "annotation", a.With("text", fhirjson.Str("x"))))
+	}
 	exts = append(exts, bRun(t, "coding", Registry["id_coding"].Fn, []bCase{
 		{"ID[Coding]", "PV1|1|I", "PV1-2", `{"code":"I"}`, ""},
 	})...)

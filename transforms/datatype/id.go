@@ -44,6 +44,10 @@ package datatype
 // "delete", so a null only means "nothing here"). A composite may be given
 // as a field (repetition) or as a component of another type (CX.4's HD,
 // XPN.1's FN, PL.10's EI, NDL.1's CNN): its parts are then subcomponents.
+// Since hl7.Value does not tell which, a value whose only component has
+// subcomponents is read as a component for the types used nested (HD, EI,
+// FN, SAD, DR, CNN); CX, XPN, XAD, XTN, XON, XCN, PL and EIP are always
+// read as fields.
 //
 // Errors: a converter that meets a component it cannot convert (a date
 // that is not one) returns an error naming the component, together with
@@ -76,10 +80,10 @@ func init() {
 	register(&Converter{Name: "hd_device", Map: "HD[Device]", V2: []string{"HD"}, FHIR: "Device", Fn: hdDevice})
 	register(&Converter{Name: "hd_location", Map: "HD[Location]", V2: []string{"HD"}, FHIR: "Location", Fn: hdLocation})
 	register(&Converter{Name: "hd_identifier", Map: "HD[Identifier]", V2: []string{"HD"}, FHIR: "Identifier", Fn: hdIdentifier})
-	register(&Converter{Name: "hd_messageheader_source_name", Map: "HD[MessageHeader.source-name]", V2: []string{"HD"}, FHIR: "MessageHeader.source", Fn: hdSourceName})
-	register(&Converter{Name: "hd_messageheader_source_endpoint", Map: "HD[MessageHeader.source-endpoint]", V2: []string{"HD"}, FHIR: "MessageHeader.source", Fn: hdSourceEndpoint})
-	register(&Converter{Name: "hd_messageheader_destination_name", Map: "HD[MessageHeader.destination-name]", V2: []string{"HD"}, FHIR: "MessageHeader.destination", Fn: hdDestinationName})
-	register(&Converter{Name: "hd_messageheader_destination_endpoint", Map: "HD[MessageHeader.destination-endpoint]", V2: []string{"HD"}, FHIR: "MessageHeader.destination", Fn: hdDestinationEndpoint})
+	register(&Converter{Name: "hd_messageheader_source_name", Map: "HD[MessageHeader.source-name]", V2: []string{"HD"}, FHIR: "BackboneElement", Fn: hdSourceName})
+	register(&Converter{Name: "hd_messageheader_source_endpoint", Map: "HD[MessageHeader.source-endpoint]", V2: []string{"HD"}, FHIR: "BackboneElement", Fn: hdSourceEndpoint})
+	register(&Converter{Name: "hd_messageheader_destination_name", Map: "HD[MessageHeader.destination-name]", V2: []string{"HD"}, FHIR: "BackboneElement", Fn: hdDestinationName})
+	register(&Converter{Name: "hd_messageheader_destination_endpoint", Map: "HD[MessageHeader.destination-endpoint]", V2: []string{"HD"}, FHIR: "BackboneElement", Fn: hdDestinationEndpoint})
 }
 
 // Extension and code system URLs the maps of these files assign.
@@ -103,6 +107,8 @@ type v2Parts struct {
 	sub bool
 }
 
+// partsOf guesses the level of v: a value whose only component has
+// subcomponents is taken for a component (hl7.Value does not say).
 func partsOf(v hl7.Value) v2Parts {
 	return v2Parts{v: v, sub: v.Components() <= 1 && v.Subcomponents() > 1}
 }
@@ -120,6 +126,56 @@ func (p v2Parts) text(i int) string { return v2Text(p.at(i)) }
 
 // has reports whether part i carries data.
 func (p v2Parts) has(i int) bool { return p.at(i).HasValue() }
+
+// split is a composite's first parts, split in one pass into a buffer of
+// the caller's (usually an array on its stack, sized to the last part the
+// map reads): reading parts one by one with Component rescans the value
+// each time. Parts beyond the buffer read as empty.
+type split []hl7.Value
+
+// splitField splits the components of a type that is used as a field (CX,
+// XPN, XAD, XTN, XON, XCN, PL, EIP), whatever its first component holds:
+// "de Vries&de&Vries" alone in PID-5 is an XPN whose XPN.1 (an FN) has
+// subcomponents, not an XPN given as a component.
+func splitField(v hl7.Value, buf []hl7.Value) split {
+	it := v.ComponentParts()
+	return fill(&it, buf)
+}
+
+// splitNested splits a type that is used nested (HD, EI, FN, SAD, DR, CNN,
+// CWE): its subcomponents when partsOf takes it for a component, its
+// components otherwise.
+func splitNested(v hl7.Value, buf []hl7.Value) split {
+	if v.Components() <= 1 && v.Subcomponents() > 1 {
+		it := v.SubParts()
+		return fill(&it, buf)
+	}
+	it := v.ComponentParts()
+	return fill(&it, buf)
+}
+
+func fill(it *hl7.Parts, buf []hl7.Value) split {
+	n := 0
+	for n < len(buf) && it.Next() {
+		buf[n] = it.Value()
+		n++
+	}
+	return buf[:n]
+}
+
+// at is part i (1-based); empty beyond the parts split.
+func (s split) at(i int) hl7.Value {
+	if i >= 1 && i <= len(s) {
+		return s[i-1]
+	}
+	return hl7.Value{}
+}
+
+// text is part i as text (see v2Text).
+func (s split) text(i int) string { return v2Text(s.at(i)) }
+
+// has reports whether part i carries data.
+func (s split) has(i int) bool { return s.at(i).HasValue() }
 
 // v2Text is a value's text, escapes decoded and white space trimmed; "" for
 // an empty value and for the HL7 null `""`.
@@ -276,8 +332,11 @@ func mappedCode(c *Context, comp, code string, m *lazyVocab, wantSystem string) 
 
 // vocabCC is a CodeableConcept of code translated with m. Codes the map
 // does not translate are kept in the v2 table's system (the vocab rule),
-// with a warning when the map does not know them at all.
+// with a warning when the map does not know them at all; inner runs of
+// white space become one space (normCode, coded.go), as FHIR's code type
+// requires.
 func vocabCC(c *Context, comp, code string, m *lazyVocab) fhirjson.Value {
+	code = normCode(code) // a code kept as sent must still be a FHIR code
 	if code == "" {
 		return fhirjson.Value{}
 	}
@@ -346,14 +405,17 @@ func fhirDateTimeAfter(a, b string) bool {
 // ---------------------------------------------------------------------------
 // Assigning authorities (HD)
 
-// hdValue is an HD: namespace ID, universal ID, universal ID type.
+// hdValue is an HD: namespace ID, universal ID, universal ID type, and
+// how warnings name it and its type ("CX.4", "CX.4.3").
 type hdValue struct {
-	ns, uid, typ string
+	ns, uid, typ  string
+	comp, typComp string
 }
 
-func readHD(v hl7.Value) hdValue {
-	p := partsOf(v)
-	return hdValue{ns: p.text(1), uid: p.text(2), typ: p.text(3)}
+func readHD(v hl7.Value, comp, typComp string) hdValue {
+	var buf [3]hl7.Value
+	p := splitNested(v, buf[:])
+	return hdValue{ns: p.text(1), uid: p.text(2), typ: p.text(3), comp: comp, typComp: typComp}
 }
 
 func (h hdValue) isZero() bool { return h.ns == "" && h.uid == "" && h.typ == "" }
@@ -394,7 +456,7 @@ func (h hdValue) uidURI() (uri string, guessed bool) {
 
 // system is Identifier.system for an identifier this authority assigned
 // ("" when none can be made; see the file comment).
-func (h hdValue) system(c *Context, comp string) string {
+func (h hdValue) system(c *Context) string {
 	u, guessed := h.uidURI()
 	if u == "" && h.ns != "" {
 		switch {
@@ -406,12 +468,12 @@ func (h hdValue) system(c *Context, comp string) string {
 	}
 	if u == "" {
 		if h.uid != "" && c != nil && c.Warn != nil {
-			c.Warn(comp + ": universal ID " + fmt.Sprintf("%q", h.uid) + " of type " + fmt.Sprintf("%q", h.typ) + " is not a URI; no Identifier.system, kept in assigner")
+			c.Warn(h.comp + ": universal ID " + fmt.Sprintf("%q", h.uid) + " of type " + fmt.Sprintf("%q", h.typ) + " is not a URI; no Identifier.system, kept in assigner")
 		}
 		return ""
 	}
 	if guessed && c != nil && c.Warn != nil {
-		c.Warn(comp + ": universal ID type missing; " + fmt.Sprintf("%q", h.uid) + " taken by its form")
+		c.Warn(h.comp + ": universal ID type missing; " + fmt.Sprintf("%q", h.uid) + " taken by its form")
 	}
 	if strings.HasPrefix(u, "urn:oid:") {
 		if r, ok := registryOIDs[u[len("urn:oid:"):]]; ok {
@@ -421,9 +483,9 @@ func (h hdValue) system(c *Context, comp string) string {
 	return u
 }
 
-// uriOrNS is HD[uri]: system, or Null.
-func (h hdValue) uri(c *Context, comp string) fhirjson.Value {
-	return fhirjson.Str(h.system(c, comp))
+// uri is HD[uri]: system, or Null.
+func (h hdValue) uri(c *Context) fhirjson.Value {
+	return fhirjson.Str(h.system(c))
 }
 
 // universalIdentifier is HD[Organization]'s identifier[2]: HD.2 typed by
@@ -431,7 +493,7 @@ func (h hdValue) uri(c *Context, comp string) fhirjson.Value {
 // sets system urn:ietf:rfc:3986 for ISO and UUID with HD.2 as the value;
 // that system requires the value to be a URI, so the value is the OID or
 // UUID as a URN.
-func (h hdValue) universalIdentifier(c *Context, comp string) fhirjson.Value {
+func (h hdValue) universalIdentifier(c *Context) fhirjson.Value {
 	if h.uid == "" {
 		return fhirjson.Value{}
 	}
@@ -441,7 +503,7 @@ func (h hdValue) universalIdentifier(c *Context, comp string) fhirjson.Value {
 		system, value = sysRFC3986, u
 	}
 	return fhirjson.Obj(
-		fhirjson.M("type", vocabCC(c, comp+".3", h.typ, vmUniversalIDType)),
+		fhirjson.M("type", vocabCC(c, h.typComp, h.typ, vmUniversalIDType)),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
 	)
@@ -450,21 +512,21 @@ func (h hdValue) universalIdentifier(c *Context, comp string) fhirjson.Value {
 // assigner is Identifier.assigner for an identifier this authority
 // assigned, whose system is system: display HD.1, and HD.2 as a logical
 // identifier when it did not become the system.
-func (h hdValue) assigner(c *Context, comp, system string) fhirjson.Value {
+func (h hdValue) assigner(c *Context, system string) fhirjson.Value {
 	var ident fhirjson.Value
 	if system == "" {
-		ident = h.universalIdentifier(c, comp)
+		ident = h.universalIdentifier(c)
 	}
 	return fhirjson.Obj(fhirjson.M("identifier", ident), fhirjson.M("display", fhirjson.Str(h.ns)))
 }
 
 // identifiers is HD[Organization] / HD[Device] identifier[1] and [2].
-func (h hdValue) identifiers(c *Context, comp string) fhirjson.Value {
+func (h hdValue) identifiers(c *Context) fhirjson.Value {
 	var first fhirjson.Value
 	if h.ns != "" {
 		first = fhirjson.Obj(fhirjson.M("value", fhirjson.Str(h.ns)))
 	}
-	return fhirjson.Arr(first, h.universalIdentifier(c, comp))
+	return fhirjson.Arr(first, h.universalIdentifier(c))
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
@@ -568,33 +630,35 @@ func isAbsoluteURI(s string) bool {
 // Not mapped: CX.6 (the IG's proposed extension assigningFacility does not
 // exist), CX.9-CX.12 (no FHIR target in the IG).
 func CXIdentifier(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return cxIdentifier(c, partsOf(v), "CX")
+	var buf [8]hl7.Value
+	return cxIdentifier(c, splitField(v, buf[:]))
 }
 
-func cxIdentifier(c *Context, p v2Parts, dt string) (fhirjson.Value, error) {
+func cxIdentifier(c *Context, p split) (fhirjson.Value, error) {
 	value := p.text(1)
 	if value == "" {
 		return fhirjson.Value{}, nil
 	}
-	auth := readHD(p.at(4))
-	system := auth.system(c, dt+".4")
-	period, err := periodOf(c, p.at(7), p.at(8), dt+".7", dt+".8")
+	auth := readHD(p.at(4), "CX.4", "CX.4.3")
+	system := auth.system(c)
+	period, err := periodOf(c, p.at(7), p.at(8), "CX.7", "CX.8")
 	return fhirjson.Obj(
 		fhirjson.M("extension", fhirjson.Arr(
 			stringExtension(urlCheckDigit, p.text(2)),
 			stringExtension(urlCheckDigitScheme, p.text(3)),
 		)),
-		fhirjson.M("type", vocabCC(c, dt+".5", p.text(5), vmIdentifierType)),
+		fhirjson.M("type", vocabCC(c, "CX.5", p.text(5), vmIdentifierType)),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
 		fhirjson.M("period", period),
-		fhirjson.M("assigner", auth.assigner(c, dt+".4", system)),
+		fhirjson.M("assigner", auth.assigner(c, system)),
 	), err
 }
 
 // cxString is CX[string]: CX.1.
 func cxString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	return fhirjson.Str(partsOf(v).text(1)), nil
+	var buf [1]hl7.Value
+	return fhirjson.Str(splitField(v, buf[:]).text(1)), nil
 }
 
 // cxRelatedPersonMother is CX[RelatedPerson-Mother]: a RelatedPerson with
@@ -603,7 +667,8 @@ func cxString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // code system; the code system's URI is used. RelatedPerson.patient (1..1)
 // is the rule engine's to set: the IG fills it from PID-3.
 func cxRelatedPersonMother(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	id, err := cxIdentifier(c, partsOf(v), "CX")
+	var buf [8]hl7.Value
+	id, err := cxIdentifier(c, splitField(v, buf[:]))
 	if id.IsNull() {
 		return fhirjson.Value{}, err
 	}
@@ -623,20 +688,23 @@ func cxRelatedPersonMother(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // read as an assigning authority instead (namespace, universal ID and its
 // type, as CX.4): system from EI.3/EI.4, assigner.display from EI.2.
 func EIIdentifier(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return eiIdentifier(c, partsOf(v), "EI"), nil
+	var buf [4]hl7.Value
+	return eiIdentifier(c, splitNested(v, buf[:]), "EI.2-4", "EI.4"), nil
 }
 
-func eiIdentifier(c *Context, p v2Parts, comp string) fhirjson.Value {
+// eiIdentifier is ei's Identifier; authComp and typComp name EI.2-4 and
+// EI.4 in warnings.
+func eiIdentifier(c *Context, p split, authComp, typComp string) fhirjson.Value {
 	value := p.text(1)
 	if value == "" {
 		return fhirjson.Value{}
 	}
-	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4)}
-	system := auth.system(c, comp+".2-4")
+	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4), comp: authComp, typComp: typComp}
+	system := auth.system(c)
 	return fhirjson.Obj(
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
-		fhirjson.M("assigner", auth.assigner(c, comp+".3", system)),
+		fhirjson.M("assigner", auth.assigner(c, system)),
 	)
 }
 
@@ -645,15 +713,16 @@ func eiIdentifier(c *Context, p v2Parts, comp string) fhirjson.Value {
 // URI, else a namespace that is a URI or OID, as for CX.4); EI.4 → type
 // (ID[CodeableConcept], in table 0301's code system).
 func eiIdentifierSystem(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [4]hl7.Value
+	p := splitNested(v, buf[:])
 	value := p.text(1)
 	if value == "" {
 		return fhirjson.Value{}, nil
 	}
-	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4)}
+	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4), comp: "EI.2-4", typComp: "EI.4"}
 	return fhirjson.Obj(
 		fhirjson.M("type", vocabCC(c, "EI.4", auth.typ, vmUniversalIDType)),
-		fhirjson.M("system", fhirjson.Str(auth.system(c, "EI.2-4"))),
+		fhirjson.M("system", fhirjson.Str(auth.system(c))),
 		fhirjson.M("value", fhirjson.Str(value)),
 	), nil
 }
@@ -663,41 +732,46 @@ func eiIdentifierSystem(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // = EI.3 typed by EI.4), as a logical Reference: display EI.2 and the
 // identifier of EI.3.
 func eiIdentifierOrganization(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return eiOrganization(c, partsOf(v)), nil
+	var buf [4]hl7.Value
+	return eiOrganization(c, splitNested(v, buf[:])), nil
 }
 
-func eiOrganization(c *Context, p v2Parts) fhirjson.Value {
+func eiOrganization(c *Context, p split) fhirjson.Value {
 	value := p.text(1)
 	if value == "" {
 		return fhirjson.Value{}
 	}
-	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4)}
+	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4), comp: "EI.2-4", typComp: "EI.4"}
 	return fhirjson.Obj(
 		fhirjson.M("value", fhirjson.Str(value)),
-		fhirjson.M("assigner", auth.assigner(c, "EI.3", "")),
+		fhirjson.M("assigner", auth.assigner(c, "")),
 	)
 }
 
 // eiIdentifierDefaultAssigner is EI[Identifier-DefaultAssigner]: EI.1 →
 // value only; the caller sets the assigner (PL.11 for PL.10).
 func eiIdentifierDefaultAssigner(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	return fhirjson.Obj(fhirjson.M("value", fhirjson.Str(partsOf(v).text(1)))), nil
+	var buf [1]hl7.Value
+	return fhirjson.Obj(fhirjson.M("value", fhirjson.Str(splitNested(v, buf[:]).text(1)))), nil
 }
 
 // eipPlacer is EIP[Identifier-PlacerAssignedIdentifier]: EIP.1 (an EI,
 // converted as by ei) with type PGN of table 0203.
 func eipPlacer(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return eipIdentifier(c, partsOf(v).at(1), "EIP.1", ccTypePGN), nil
+	var buf [1]hl7.Value
+	return eipIdentifier(c, splitField(v, buf[:]).at(1), "EIP.1.2-4", "EIP.1.4", ccTypePGN), nil
 }
 
 // eipFiller is EIP[Identifier-FillerAssignedIdentifier]: EIP.2 with type
 // FGN.
 func eipFiller(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return eipIdentifier(c, partsOf(v).at(2), "EIP.2", ccTypeFGN), nil
+	var buf [2]hl7.Value
+	return eipIdentifier(c, splitField(v, buf[:]).at(2), "EIP.2.2-4", "EIP.2.4", ccTypeFGN), nil
 }
 
-func eipIdentifier(c *Context, ei hl7.Value, comp string, typ fhirjson.Value) fhirjson.Value {
-	id := eiIdentifier(c, partsOf(ei), comp)
+func eipIdentifier(c *Context, ei hl7.Value, authComp, typComp string, typ fhirjson.Value) fhirjson.Value {
+	var buf [4]hl7.Value
+	id := eiIdentifier(c, splitNested(ei, buf[:]), authComp, typComp)
 	if id.IsNull() {
 		return id
 	}
@@ -712,7 +786,7 @@ func eipIdentifier(c *Context, ei hl7.Value, comp string, typ fhirjson.Value) fh
 // when it is an absolute URI or an OID; else Null (the IG would give HD.1
 // as is; a local namespace is not a URI).
 func HDURI(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return readHD(v).uri(c, "HD"), nil
+	return readHD(v, "HD", "HD.3").uri(c), nil
 }
 
 // HDOrganization converts an HD to an Organization (IG HD[Organization]):
@@ -729,7 +803,7 @@ func hdDevice(c *Context, v hl7.Value) (fhirjson.Value, error) {
 }
 
 func hdResource(resourceType string, c *Context, v hl7.Value) fhirjson.Value {
-	ids := readHD(v).identifiers(c, "HD")
+	ids := readHD(v, "HD", "HD.3").identifiers(c)
 	if ids.IsNull() {
 		return fhirjson.Value{}
 	}
@@ -741,7 +815,7 @@ func hdResource(resourceType string, c *Context, v hl7.Value) fhirjson.Value {
 // gives the bare value, which no system would qualify); physicalType si
 // (site).
 func hdLocation(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	h := readHD(v)
+	h := readHD(v, "HD", "HD.3")
 	if h.isZero() {
 		return fhirjson.Value{}, nil
 	}
@@ -768,23 +842,28 @@ func hdLocation(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // HD.1 and [2] with value HD.2 typed by HD.3 (as for HD[Organization]). The
 // result is one Identifier, or an array of two when both are valued.
 func hdIdentifier(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	ids := readHD(v).identifiers(c, "HD")
+	ids := readHD(v, "HD", "HD.3").identifiers(c)
 	if e := ids.Elems(); len(e) == 1 {
 		return e[0], nil
 	}
 	return ids, nil
 }
 
+// The four HD[MessageHeader.*] maps give parts of MessageHeader.source or
+// MessageHeader.destination (FHIR type BackboneElement in the model the
+// rules are checked against): the rule engine merges the name and endpoint
+// parts into one element.
+
 // hdSourceName is HD[MessageHeader.source-name]: name = HD.1, software =
 // HD.2.
 func hdSourceName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	h := readHD(v)
+	h := readHD(v, "HD", "HD.3")
 	return fhirjson.Obj(fhirjson.M("name", fhirjson.Str(h.ns)), fhirjson.M("software", fhirjson.Str(h.uid))), nil
 }
 
 // hdDestinationName is HD[MessageHeader.destination-name]: name = HD.2.
 func hdDestinationName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	return fhirjson.Obj(fhirjson.M("name", fhirjson.Str(readHD(v).uid))), nil
+	return fhirjson.Obj(fhirjson.M("name", fhirjson.Str(readHD(v, "HD", "HD.3").uid))), nil
 }
 
 // hdSourceEndpoint is HD[MessageHeader.source-endpoint]:
@@ -797,7 +876,7 @@ func hdDestinationName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 //
 // An ISO or UUID HD.2 that is not an OID or UUID is treated as "other".
 func hdSourceEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	h := readHD(v)
+	h := readHD(v, "HD", "HD.3")
 	if h.isZero() {
 		return fhirjson.Value{}, nil
 	}
@@ -839,7 +918,7 @@ func hdSourceEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // it is an absolute URI; when no endpoint can be made, data-absent-reason
 // unknown (the IG's row for HD.3 not valued; endpoint is 1..1).
 func hdDestinationEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	h := readHD(v)
+	h := readHD(v, "HD", "HD.3")
 	if h.isZero() {
 		return fhirjson.Value{}, nil
 	}

@@ -69,12 +69,12 @@ func aCompact(t testing.TB, s string) string {
 }
 
 // aConvert runs one converter with a Context whose zone is UTC, returning
-// the value, the error and the warnings.
-func aConvert(conv string, v hl7.Value) (fhirjson.Value, error, []string) {
+// the value, the warnings and the error.
+func aConvert(conv string, v hl7.Value) (fhirjson.Value, []string, error) {
 	var warns []string
 	c := &Context{Location: time.UTC, Warn: func(s string) { warns = append(warns, s) }}
 	got, err := Registry[conv].Fn(c, v)
-	return got, err, warns
+	return got, warns, err
 }
 
 // aRun checks the cases and validates every non-null result with the FHIR
@@ -86,7 +86,7 @@ func aRun(t *testing.T, cases []aCase) {
 		if Registry[tt.conv] == nil {
 			t.Fatalf("%s: no converter %q", tt.name, tt.conv)
 		}
-		got, err, warns := aConvert(tt.conv, aValue(t, tt.segs, tt.path))
+		got, warns, err := aConvert(tt.conv, aValue(t, tt.segs, tt.path))
 		switch {
 		case tt.err == "" && err != nil:
 			t.Errorf("%s: error %v", tt.name, err)
@@ -101,7 +101,7 @@ func aRun(t *testing.T, cases []aCase) {
 			t.Errorf("%s: warnings %q, want %q", tt.name, warns, tt.warn)
 		}
 		if !got.IsNull() {
-			toValidate = append(toValidate, aWrap(tt.name, Registry[tt.conv].FHIR, got)...)
+			toValidate = append(toValidate, aWrap(tt.name, Registry[tt.conv], got)...)
 		}
 	}
 	aValidate(t, toValidate)
@@ -116,13 +116,19 @@ type aWrapped struct {
 func aStr(s string) fhirjson.Value { return fhirjson.Str(s) }
 
 // aWrap puts a converter's result into minimal resources, by the FHIR type
-// the converter declares.
-func aWrap(name, fhirType string, v fhirjson.Value) []aWrapped {
+// the converter declares (by the IG map for BackboneElements).
+func aWrap(name string, conv *Converter, v fhirjson.Value) []aWrapped {
 	M, Obj, Arr := fhirjson.M, fhirjson.Obj, fhirjson.Arr
 	patient := func(key string, val fhirjson.Value) []aWrapped {
 		return []aWrapped{{name, Obj(M("resourceType", aStr("Patient")), M(key, val))}}
 	}
 	event := Obj(M("system", aStr("http://terminology.hl7.org/CodeSystem/v2-0003")), M("code", aStr("A01")))
+	fhirType := conv.FHIR
+	if fhirType == "BackboneElement" && strings.HasPrefix(conv.Map, "HD[MessageHeader.source") {
+		fhirType = "MessageHeader.source"
+	} else if fhirType == "BackboneElement" && strings.HasPrefix(conv.Map, "HD[MessageHeader.destination") {
+		fhirType = "MessageHeader.destination"
+	}
 	switch fhirType {
 	case "Identifier":
 		return patient("identifier", Arr(v.Elems()...))
@@ -260,6 +266,8 @@ func TestCXIdentifier(t *testing.T) {
 			"", `"05D0000000" of type "CLIA" is not a URI`},
 		{"CX.5 not in IdentifierType: kept in table 0203, warning", "cx", "PID|1||12345^^^^ZZ", "PID-3",
 			`{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"ZZ"}]},"value":"12345"}`, "", `"ZZ" is not in the IG map IdentifierType`},
+		{"CX.5 unmapped with inner white space: normalised", "cx", "PID|1||12345^^^^Z  Z", "PID-3",
+			`{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"Z Z"}]},"value":"12345"}`, "", `"Z Z" is not in the IG map IdentifierType`},
 		{"CX.5 in lower case matches", "cx", "PID|1||12345^^^^mr", "PID-3", `{"type":` + aTypeMR + `,"value":"12345"}`, "", ""},
 		{"no CX.1: no identifier", "cx", "PID|1||^^^HOSP&1.2.3&ISO^MR", "PID-3", `null`, "", ""},
 		{"HL7 null field: no identifier", "cx", `PID|1||""`, "PID-3", `null`, "", ""},
@@ -405,7 +413,7 @@ func TestARegistry(t *testing.T) {
 		"hd_messageheader_source_endpoint":      "HD[MessageHeader.source-endpoint]",
 		"hd_messageheader_destination_name":     "HD[MessageHeader.destination-name]",
 		"hd_messageheader_destination_endpoint": "HD[MessageHeader.destination-endpoint]",
-		"xpn": "XPN[HumanName]", "xpn_string": "XPN[string]", "fn": "FN[HumanName]",
+		"xpn":                                   "XPN[HumanName]", "xpn_string": "XPN[string]", "fn": "FN[HumanName]",
 		"xad": "XAD[Address]", "sad": "SAD[Address]", "xtn": "XTN[ContactPoint]",
 		"xon": "XON[Organization]", "xon_location": "XON[Location]", "xon_string": "XON[string]",
 		"xcn": "XCN[Practitioner]", "xcn_practitionerrole": "XCN[PractitionerRole]", "xcn_relatedperson": "XCN[RelatedPerson]",
@@ -577,17 +585,56 @@ func FuzzCXXPN(f *testing.F) {
 	})
 }
 
+// BenchmarkCX: the IG's PID-3[1] (value, authority with OID, type, two
+// dates) and a plain medical record number (value, namespace, type).
 func BenchmarkCX(b *testing.B) {
+	for _, bb := range []struct{ name, segs, path string }{
+		{"ig-pid3", "", "PID-3[1]"},
+		{"mrn", "PID|1||12345^^^HOSP^MR", "PID-3"},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			v := aValue(b, bb.segs, bb.path)
+			c := &Context{Location: time.UTC}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := CXIdentifier(c, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// Converters share cached vocabulary values; they may run on many
+// goroutines at once (go test -race).
+func TestAConcurrent(t *testing.T) {
 	m, err := hl7.Parse(aIG())
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	v := m.Get(hl7.MustPath("PID-3[1]"))
+	cases := []struct{ conv, path string }{{"cx", "PID-3[1]"}, {"xpn", "PID-5[2]"}, {"xcn", "PD1-4"}, {"xtn", "PID-14"}, {"xad", "PID-11[1]"}}
+	want := make([]string, len(cases))
 	c := &Context{Location: time.UTC}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := CXIdentifier(c, v); err != nil {
-			b.Fatal(err)
-		}
+	for i, cc := range cases {
+		v, _ := Registry[cc.conv].Fn(c, m.Get(hl7.MustPath(cc.path)))
+		want[i] = string(v.AppendJSON(nil))
 	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &Context{Location: time.UTC}
+			for n := 0; n < 50; n++ {
+				for i, cc := range cases {
+					v, _ := Registry[cc.conv].Fn(c, m.Get(hl7.MustPath(cc.path)))
+					if got := string(v.AppendJSON(nil)); got != want[i] {
+						t.Errorf("%s: %s, want %s", cc.conv, got, want[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -55,16 +55,17 @@ const sysLocationPhysicalType = "http://terminology.hl7.org/CodeSystem/location-
 // plLevels are the places of a PL in the IG's instance order [1]..[6]: the
 // component and the physicalType code.
 var plLevels = [6]struct {
-	comp         int
-	physicalType fhirjson.Value
-	parent       []int // indexes of plLevels to try, in order, for partOf
+	comp          int
+	label, typLab string // for warnings
+	physicalType  fhirjson.Value
+	parent        []int // indexes of plLevels to try, in order, for partOf
 }{
-	{3, fixedCC(sysLocationPhysicalType, "bd"), []int{1, 2, 3, 5}},
-	{2, fixedCC(sysLocationPhysicalType, "ro"), []int{2, 3, 5}},
-	{8, fixedCC(sysLocationPhysicalType, "lvl"), []int{3, 5}},
-	{1, fhirjson.Value{}, []int{5}},
-	{7, fixedCC(sysLocationPhysicalType, "bu"), []int{5}},
-	{4, ccSite, nil},
+	{3, "PL.3", "PL.3.3", fixedCC(sysLocationPhysicalType, "bd"), []int{1, 2, 3, 5}},
+	{2, "PL.2", "PL.2.3", fixedCC(sysLocationPhysicalType, "ro"), []int{2, 3, 5}},
+	{8, "PL.8", "PL.8.3", fixedCC(sysLocationPhysicalType, "lvl"), []int{3, 5}},
+	{1, "PL.1", "PL.1.3", fhirjson.Value{}, []int{5}},
+	{7, "PL.7", "PL.7.3", fixedCC(sysLocationPhysicalType, "bu"), []int{5}},
+	{4, "PL.4", "PL.4.3", ccSite, nil},
 }
 
 // levelIdentifiers is HD[Identifier] of a level's HD, each identifier with
@@ -74,7 +75,7 @@ func levelIdentifiers(c *Context, h hdValue, assigner fhirjson.Value) fhirjson.V
 	if h.ns != "" {
 		first = fhirjson.Obj(fhirjson.M("value", fhirjson.Str(h.ns)), fhirjson.M("assigner", assigner))
 	}
-	if u := h.universalIdentifier(c, "PL"); !u.IsNull() {
+	if u := h.universalIdentifier(c); !u.IsNull() {
 		second = u.With("assigner", assigner)
 	}
 	return fhirjson.Arr(first, second)
@@ -86,15 +87,16 @@ func levelIdentifiers(c *Context, h hdValue, assigner fhirjson.Value) fhirjson.V
 // physicalType, partOf); PL.9 → description; PL.10 → identifier; PL.11 →
 // identifier.assigner.
 func PLLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [11]hl7.Value
+	p := splitField(v, buf[:])
 	var assigner fhirjson.Value
-	if h := readHD(p.at(11)); !h.isZero() {
-		assigner = h.assigner(c, "PL.11", "")
+	if h := readHD(p.at(11), "PL.11", "PL.11.3"); !h.isZero() {
+		assigner = h.assigner(c, "")
 	}
 	var ids [6]fhirjson.Value
 	primary := -1
 	for i, l := range plLevels {
-		if h := readHD(p.at(l.comp)); !h.isZero() {
+		if h := readHD(p.at(l.comp), l.label, l.typLab); !h.isZero() {
 			ids[i] = levelIdentifiers(c, h, assigner)
 			if primary < 0 && !ids[i].IsNull() {
 				primary = i
@@ -104,7 +106,8 @@ func PLLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 
 	var compID fhirjson.Value
 	if p.has(10) {
-		ei := partsOf(p.at(10))
+		var eiBuf [4]hl7.Value
+		ei := splitNested(p.at(10), eiBuf[:])
 		if assigner.IsNull() {
 			compID = eiOrganization(c, ei)
 		} else if value := ei.text(1); value != "" {

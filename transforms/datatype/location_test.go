@@ -34,6 +34,8 @@ func TestPLLocation(t *testing.T) {
 			`[{` + aLocHdr + `,"identifier":[{"value":"12"},{"value":"R12","assigner":{"identifier":{"type":` + aTypeISO + `,"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.3"},"display":"EPIC"}}],
 			   "mode":"instance",` + aPT + `ro"}]},"partOf":{"identifier":{"value":"Main"}}},
 			  {` + aLocHdr + `,"identifier":[{"value":"Main"}],"mode":"instance",` + aPT + `si"}]}}]`, "", ""},
+		{"point of care HD with subcomponents and nothing else", "pl", "PV1|1|I|4W&1.2.3&ISO", "PV1-3",
+			`{` + aLocHdr + `,"identifier":[{"value":"4W"},{"type":` + aTypeISO + `,"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.3"}],"mode":"instance"}`, "", ""},
 		{"description only", "pl", "PV1|1|I|^^^^^^^^Hallway", "PV1-3", `{` + aLocHdr + `,"description":"Hallway","mode":"instance"}`, "", ""},
 		{"PL.5 and PL.6 only: none", "pl", "PV1|1|I|^^^^A^N", "PV1-3", `null`, "", ""},
 		{`HL7 null`, "pl", `PV1|1|I|""`, "PV1-3", `null`, "", ""},

@@ -153,7 +153,7 @@ func TestED(t *testing.T) {
 // decimal, ...), and Plexus names the conversion in the IG's style.
 var bConverters = map[string]string{
 	"dtm": "DTM[dateTime]", "ts": "TS[dateTime]", "dtm_date": "*DTM[date]", "dt": "*DT[date]",
-	"dtm_instant": "*DTM[instant]", "tm": "*TM[time]",
+	"dtm_instant": "*DTM[instant]", "tm": "*TM[time]", "dtm_annotation_time": "DTM[Annotation-Time]", "cwe_annotation": "CWE[Annotation]",
 	"cwe": "CWE[CodeableConcept]", "ce": "CE[CodeableConcept]", "cne": "CNE[CodeableConcept]", "cf": "CF[CodeableConcept]",
 	"cwe_coding": "CWE[Coding]", "cwe_code": "CWE[code]", "cwe_string": "CWE[string]", "cwe_uri": "CWE[uri]",
 	"cwe_quantity": "CWE[Quantity]",
@@ -226,7 +226,7 @@ func TestBValidatorCatches(t *testing.T) {
 // none may panic, and a primitive result must be valid for its type.
 func FuzzBConverters(f *testing.F) {
 	for _, s := range []string{"8480-6^Systolic^LN^^^^2.68^^BP", ">^5", "^1^:^128", "10^mg&&UCUM", "^AP^PDF^Base64^AAAA",
-		"20240101^20241231", "ADT^A01^ADT_A01", "P^T", "S1^MA^20300101", `\.br\x\T\`, "+007.50", `""`} {
+		"20240101^20241231", "ADT^A01^ADT_A01", "P^T", "S1^MA^20300101", `\.br\x\T\`, "+007.50", `""`, "\f", "a\fb^c\fd"} {
 		f.Add(s)
 	}
 	names := make([]string, 0, len(bConverters))

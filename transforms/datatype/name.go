@@ -23,7 +23,9 @@ package datatype
 //     are the third and fourth extensions of _family.
 //   - XPN.15 (Called By) is a second HumanName with use nickname, "if the
 //     element allows several names": xpn then returns an array of two
-//     names, and a rule that fills a 0..1 element takes the first.
+//     names (the nickname alone when XPN.15 is the only part). The caller
+//     flattens it into a 0..* element, and keeps the first for a 0..1
+//     element (Patient.contact.name).
 
 import (
 	"strings"
@@ -52,45 +54,31 @@ const (
 // person's name; 0 means the type has no such part (or the map sends it
 // elsewhere, as XCN[Practitioner] does with the degree).
 type nameSpec struct {
-	dt                                        string // "XPN", "XCN", "CNN": names components in messages
-	family                                    int    // an FN (XPN.1, XCN.2) or an ST (CNN.2), read alike
+	family                                    int // an FN (XPN.1, XCN.2) or an ST (CNN.2), read alike
 	given, middle, suffix, prefix, degree     int
 	use, validity, assembly, start, end, prof int
 	calledBy                                  int
+	// labels name components in warnings and errors
+	useL, assemblyL, startL, endL, validityStartL, validityEndL string
 }
 
 var (
-	xpnSpec = nameSpec{dt: "XPN", family: 1, given: 2, middle: 3, suffix: 4, prefix: 5, degree: 6,
-		use: 7, validity: 10, assembly: 11, start: 12, end: 13, prof: 14, calledBy: 15}
+	xpnSpec = nameSpec{family: 1, given: 2, middle: 3, suffix: 4, prefix: 5, degree: 6,
+		use: 7, validity: 10, assembly: 11, start: 12, end: 13, prof: 14, calledBy: 15,
+		useL: "XPN.7", assemblyL: "XPN.11", startL: "XPN.12", endL: "XPN.13", validityStartL: "XPN.10.1", validityEndL: "XPN.10.2"}
 	// xcnNameSpec: XCN[Patient], XCN[RelatedPerson], XCN[PractitionerRole],
 	// XCN[Annotation-Author]: XCN.7 is suffix[2].
-	xcnNameSpec = nameSpec{dt: "XCN", family: 2, given: 3, middle: 4, suffix: 5, prefix: 6, degree: 7,
-		use: 10, validity: 17, assembly: 18, start: 19, end: 20, prof: 21}
+	xcnNameSpec = nameSpec{family: 2, given: 3, middle: 4, suffix: 5, prefix: 6, degree: 7,
+		use: 10, validity: 17, assembly: 18, start: 19, end: 20, prof: 21,
+		useL: "XCN.10", assemblyL: "XCN.18", startL: "XCN.19", endL: "XCN.20", validityStartL: "XCN.17.1", validityEndL: "XCN.17.2"}
 	// xcnPractitionerNameSpec: XCN[Practitioner] sends XCN.7 to
 	// qualification.code.
-	xcnPractitionerNameSpec = nameSpec{dt: "XCN", family: 2, given: 3, middle: 4, suffix: 5, prefix: 6,
-		use: 10, validity: 17, assembly: 18, start: 19, end: 20, prof: 21}
-	cnnNameSpec = nameSpec{dt: "CNN", family: 2, given: 3, middle: 4, suffix: 5, prefix: 6, degree: 7}
+	xcnPractitionerNameSpec = func() nameSpec { s := xcnNameSpec; s.degree = 0; return s }()
+	cnnNameSpec             = nameSpec{family: 2, given: 3, middle: 4, suffix: 5, prefix: 6, degree: 7}
 )
 
-// comp names component n of the spec's type ("XPN.7").
-func (s *nameSpec) comp(n int) string { return s.dt + "." + itoa2(n) }
-
-// itoa2 formats a small component number without strconv's allocation
-// for the common case.
-func itoa2(n int) string {
-	const digits = "0123456789"
-	if n >= 0 && n < 10 {
-		return digits[n : n+1]
-	}
-	if n < 100 {
-		return string([]byte{digits[n/10], digits[n%10]})
-	}
-	return "?"
-}
-
 // textAt is p.text(n), "" for n == 0.
-func textAt(p v2Parts, n int) string {
+func textAt(p split, n int) string {
 	if n == 0 {
 		return ""
 	}
@@ -98,7 +86,7 @@ func textAt(p v2Parts, n int) string {
 }
 
 // valueAt is p.at(n), empty for n == 0.
-func valueAt(p v2Parts, n int) hl7.Value {
+func valueAt(p split, n int) hl7.Value {
 	if n == 0 {
 		return hl7.Value{}
 	}
@@ -109,9 +97,10 @@ func valueAt(p v2Parts, n int) hl7.Value {
 // own-prefix, own-name, partner-prefix and partner-name extensions of
 // _family.
 func familyOf(fn hl7.Value) (family string, ext fhirjson.Value) {
-	p := partsOf(fn)
+	var buf [5]hl7.Value
+	p := splitNested(fn, buf[:])
 	family = p.text(1)
-	if p.sub || p.v.Components() > 1 {
+	if len(p) > 1 {
 		ext = fhirjson.Arr(
 			stringExtension(urlOwnPrefix, p.text(2)),
 			stringExtension(urlOwnName, p.text(3)),
@@ -140,7 +129,7 @@ func assemblyExtension(code string) fhirjson.Value {
 }
 
 // humanName builds one HumanName from the parts s names in p.
-func humanName(c *Context, p v2Parts, s *nameSpec) (fhirjson.Value, error) {
+func humanName(c *Context, p split, s *nameSpec) (fhirjson.Value, error) {
 	family, familyExt := familyOf(valueAt(p, s.family))
 	given := fhirjson.Arr(fhirjson.Str(textAt(p, s.given)), fhirjson.Str(textAt(p, s.middle)))
 	prefix := fhirjson.Arr(fhirjson.Str(textAt(p, s.prefix)))
@@ -150,19 +139,20 @@ func humanName(c *Context, p v2Parts, s *nameSpec) (fhirjson.Value, error) {
 	}
 	var use, assembly, period fhirjson.Value
 	if s.use != 0 {
-		use = fhirjson.Str(mappedCode(c, s.comp(s.use), p.text(s.use), vmNameType, sysNameUse))
+		use = fhirjson.Str(mappedCode(c, s.useL, p.text(s.use), vmNameType, sysNameUse))
 	}
 	if s.assembly != 0 {
-		assembly = assemblyExtension(mappedCode(c, s.comp(s.assembly), p.text(s.assembly), vmNameAssemblyOrder, sysNameAssemblyV2))
+		assembly = assemblyExtension(mappedCode(c, s.assemblyL, p.text(s.assembly), vmNameAssemblyOrder, sysNameAssemblyV2))
 	}
 	var err error
 	if s.start != 0 || s.end != 0 {
 		start, end := valueAt(p, s.start), valueAt(p, s.end)
 		if start.HasValue() || end.HasValue() {
-			period, err = periodOf(c, start, end, s.comp(s.start), s.comp(s.end))
+			period, err = periodOf(c, start, end, s.startL, s.endL)
 		} else if s.validity != 0 && p.has(s.validity) {
-			dr := partsOf(p.at(s.validity))
-			period, err = periodOf(c, dr.at(1), dr.at(2), s.comp(s.validity)+".1", s.comp(s.validity)+".2")
+			var drBuf [2]hl7.Value
+			dr := splitNested(p.at(s.validity), drBuf[:])
+			period, err = periodOf(c, dr.at(1), dr.at(2), s.validityStartL, s.validityEndL)
 		}
 	}
 	return fhirjson.Obj(
@@ -190,7 +180,8 @@ func humanName(c *Context, p v2Parts, s *nameSpec) (fhirjson.Value, error) {
 // Not mapped: XPN.8, XPN.9 (no FHIR target in the IG). The result is one
 // HumanName, or an array of two when XPN.15 is valued.
 func XPNHumanName(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [15]hl7.Value
+	p := splitField(v, buf[:])
 	name, err := humanName(c, p, &xpnSpec)
 	if nick := p.text(xpnSpec.calledBy); nick != "" {
 		nickname := fhirjson.Obj(
@@ -211,13 +202,14 @@ func XPNHumanName(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // Prefix Given Middle Family Suffix, the default; F = Prefix Family Middle
 // Given Suffix).
 func XPNString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [15]hl7.Value
+	p := splitField(v, buf[:])
 	return fhirjson.Str(personDisplay(p, &xpnSpec, strings.EqualFold(p.text(xpnSpec.assembly), "F"))), nil
 }
 
 // personDisplay is a name as one line of text, for XPN[string] and the
 // display of references to people.
-func personDisplay(p v2Parts, s *nameSpec, familyFirst bool) string {
+func personDisplay(p split, s *nameSpec, familyFirst bool) string {
 	family, _ := familyOf(valueAt(p, s.family))
 	parts := [5]string{textAt(p, s.prefix), textAt(p, s.given), textAt(p, s.middle), family, textAt(p, s.suffix)}
 	if familyFirst {

@@ -3,8 +3,6 @@ package datatype
 import (
 	"testing"
 	"time"
-
-	"github.com/plexus-hl7/plexus/hl7"
 )
 
 const aAssemblyG = `{"url":"http://hl7.org/fhir/StructureDefinition/humanname-assembly-order","valueCode":"G"}`
@@ -32,6 +30,9 @@ func TestXPNHumanName(t *testing.T) {
 			  {"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-name","valueString":"Beethoven"},
 			  {"url":"http://hl7.org/fhir/StructureDefinition/humanname-partner-name","valueString":"Smit"}]},
 			 "given":["Ludwig"]}`, "", ""},
+		{"family name with FN subcomponents and nothing else is still an XPN", "xpn", "PID|1||1||de Vries&de&Vries", "PID-5",
+			`{"family":"de Vries","_family":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-prefix","valueString":"de"},
+			 {"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-name","valueString":"Vries"}]}}`, "", ""},
 		{"XPN.7 D → usual, R → official", "xpn", "PID|1||1||Smith^Jo^^^^^D~Smith^Jo^^^^^R", "PID-5[2]",
 			`{"use":"official","family":"Smith","given":["Jo"]}`, "", ""},
 		{"XPN.7 with no FHIR code in NameType (B): no use, no warning", "xpn", "PID|1||1||Smith^Jo^^^^^B", "PID-5",
@@ -70,17 +71,22 @@ func TestXPNHumanName(t *testing.T) {
 	})
 }
 
+// BenchmarkXPN: the IG's PID-5[1] (every part, assembly order, two dates)
+// and a plain name (family, given, middle initial, name type).
 func BenchmarkXPN(b *testing.B) {
-	m, err := hl7.Parse(aIG())
-	if err != nil {
-		b.Fatal(err)
-	}
-	v := m.Get(hl7.MustPath("PID-5[1]"))
-	c := &Context{Location: time.UTC}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := XPNHumanName(c, v); err != nil {
-			b.Fatal(err)
-		}
+	for _, bb := range []struct{ name, segs, path string }{
+		{"ig-pid5", "", "PID-5[1]"},
+		{"plain", "PID|1||1||Smith^John^Q^^^^L", "PID-5"},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			v := aValue(b, bb.segs, bb.path)
+			c := &Context{Location: time.UTC}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := XPNHumanName(c, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

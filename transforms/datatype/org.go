@@ -31,7 +31,7 @@ func init() {
 // xonIdentifier is the identifier of an XON: XON.10 or XON.3 → value, XON.4
 // and XON.5 → check digit extensions, XON.6 → system and assigner, XON.7 →
 // type (IdentifierType).
-func xonIdentifier(c *Context, p v2Parts) fhirjson.Value {
+func xonIdentifier(c *Context, p split) fhirjson.Value {
 	value := p.text(10)
 	if value == "" {
 		value = p.text(3)
@@ -39,8 +39,8 @@ func xonIdentifier(c *Context, p v2Parts) fhirjson.Value {
 	if value == "" {
 		return fhirjson.Value{}
 	}
-	auth := readHD(p.at(6))
-	system := auth.system(c, "XON.6")
+	auth := readHD(p.at(6), "XON.6", "XON.6.3")
+	system := auth.system(c)
 	return fhirjson.Obj(
 		fhirjson.M("extension", fhirjson.Arr(
 			stringExtension(urlCheckDigit, p.text(4)),
@@ -49,7 +49,7 @@ func xonIdentifier(c *Context, p v2Parts) fhirjson.Value {
 		fhirjson.M("type", vocabCC(c, "XON.7", p.text(7), vmIdentifierType)),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
-		fhirjson.M("assigner", auth.assigner(c, "XON.6", system)),
+		fhirjson.M("assigner", auth.assigner(c, system)),
 	)
 }
 
@@ -69,7 +69,8 @@ func xonLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 }
 
 func xonResource(resourceType string, c *Context, v hl7.Value) fhirjson.Value {
-	p := partsOf(v)
+	var buf [10]hl7.Value
+	p := splitField(v, buf[:])
 	id := xonIdentifier(c, p)
 	name := p.text(1)
 	if id.IsNull() && name == "" {
@@ -84,7 +85,8 @@ func xonResource(resourceType string, c *Context, v hl7.Value) fhirjson.Value {
 
 // xonString is XON[string]: XON.1, or XON.10 when XON.1 is not valued.
 func xonString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [10]hl7.Value
+	p := splitField(v, buf[:])
 	if s := p.text(1); s != "" {
 		return fhirjson.Str(s), nil
 	}

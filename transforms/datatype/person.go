@@ -43,36 +43,33 @@ func init() {
 }
 
 // personIdentifier is the identifier of an XCN or CNN: value, assigning
-// authority, and for XCN the check digit (XCN.11, XCN.12) and type
-// (XCN.13, IdentifierType).
-func personIdentifier(c *Context, p v2Parts, dt string, auth hdValue, checkDigit, scheme, typ int) fhirjson.Value {
+// authority, and for XCN (withXCN) the check digit (XCN.11, XCN.12) and
+// type (XCN.13, IdentifierType).
+func personIdentifier(c *Context, p split, auth hdValue, withXCN bool) fhirjson.Value {
 	value := p.text(1)
 	if value == "" {
 		return fhirjson.Value{}
 	}
-	authComp := dt + ".9"
-	system := auth.system(c, authComp)
+	system := auth.system(c)
 	var ext, typeCC fhirjson.Value
-	if checkDigit != 0 {
+	if withXCN {
 		ext = fhirjson.Arr(
-			stringExtension(urlCheckDigit, p.text(checkDigit)),
-			stringExtension(urlCheckDigitScheme, p.text(scheme)),
+			stringExtension(urlCheckDigit, p.text(11)),
+			stringExtension(urlCheckDigitScheme, p.text(12)),
 		)
-	}
-	if typ != 0 {
-		typeCC = vocabCC(c, dt+"."+itoa2(typ), p.text(typ), vmIdentifierType)
+		typeCC = vocabCC(c, "XCN.13", p.text(13), vmIdentifierType)
 	}
 	return fhirjson.Obj(
 		fhirjson.M("extension", ext),
 		fhirjson.M("type", typeCC),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
-		fhirjson.M("assigner", auth.assigner(c, authComp, system)),
+		fhirjson.M("assigner", auth.assigner(c, system)),
 	)
 }
 
-func xcnIdentifier(c *Context, p v2Parts) fhirjson.Value {
-	return personIdentifier(c, p, "XCN", readHD(p.at(9)), 11, 12, 13)
+func xcnIdentifier(c *Context, p split) fhirjson.Value {
+	return personIdentifier(c, p, readHD(p.at(9), "XCN.9", "XCN.9.3"), true)
 }
 
 // XCNPractitioner converts an XCN to a Practitioner (IG XCN[Practitioner]):
@@ -87,7 +84,8 @@ func xcnIdentifier(c *Context, p v2Parts) fhirjson.Value {
 //	valued; XCN.18 → name extension humanname-assembly-order; XCN.19 →
 //	name.period.start; XCN.20 → name.period.end; XCN.21 → name.suffix[2].
 func XCNPractitioner(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [21]hl7.Value
+	p := splitField(v, buf[:])
 	id := xcnIdentifier(c, p)
 	name, err := humanName(c, p, &xcnPractitionerNameSpec)
 	if id.IsNull() && name.IsNull() {
@@ -108,7 +106,8 @@ func XCNPractitioner(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // xcnPerson is XCN[Patient] and XCN[RelatedPerson]: identifier and name
 // (XCN.7 → name.suffix[2], XCN.21 → name.suffix).
 func xcnPerson(resourceType string, c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [21]hl7.Value
+	p := splitField(v, buf[:])
 	id := xcnIdentifier(c, p)
 	name, err := humanName(c, p, &xcnNameSpec)
 	if id.IsNull() && name.IsNull() {
@@ -134,7 +133,7 @@ func xcnPatient(c *Context, v hl7.Value) (fhirjson.Value, error) {
 
 // xcnReference is a logical Reference to the person of an XCN: its
 // identifier, and its name as display.
-func xcnReference(c *Context, p v2Parts) fhirjson.Value {
+func xcnReference(c *Context, p split) fhirjson.Value {
 	return fhirjson.Obj(
 		fhirjson.M("identifier", xcnIdentifier(c, p)),
 		fhirjson.M("display", fhirjson.Str(personDisplay(p, &xcnNameSpec, strings.EqualFold(p.text(18), "F")))),
@@ -145,7 +144,8 @@ func xcnReference(c *Context, p v2Parts) fhirjson.Value {
 // referenced Practitioner, so the PractitionerRole has only practitioner,
 // a logical Reference (see the file comment).
 func xcnPractitionerRole(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	ref := xcnReference(c, partsOf(v))
+	var buf [21]hl7.Value
+	ref := xcnReference(c, splitField(v, buf[:]))
 	if ref.IsNull() {
 		return ref, nil
 	}
@@ -158,7 +158,8 @@ func xcnPractitionerRole(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // xcnAnnotationAuthor is XCN[Annotation-Author]: Annotation.authorReference
 // to the Practitioner, as a logical Reference.
 func xcnAnnotationAuthor(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	return xcnReference(c, partsOf(v)), nil
+	var buf [21]hl7.Value
+	return xcnReference(c, splitField(v, buf[:])), nil
 }
 
 // CNNPractitioner converts a CNN to a Practitioner (IG CNN[Practitioner]):
@@ -170,9 +171,10 @@ func xcnAnnotationAuthor(c *Context, v hl7.Value) (fhirjson.Value, error) {
 //
 // Not mapped: CNN.8 (no target in the IG).
 func CNNPractitioner(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
-	auth := hdValue{ns: p.text(9), uid: p.text(10), typ: p.text(11)}
-	id := personIdentifier(c, p, "CNN", auth, 0, 0, 0)
+	var buf [11]hl7.Value
+	p := splitNested(v, buf[:])
+	auth := hdValue{ns: p.text(9), uid: p.text(10), typ: p.text(11), comp: "CNN.9-11", typComp: "CNN.11"}
+	id := personIdentifier(c, p, auth, false)
 	name, err := humanName(c, p, &cnnNameSpec)
 	if id.IsNull() && name.IsNull() {
 		return fhirjson.Value{}, err

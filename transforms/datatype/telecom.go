@@ -66,7 +66,8 @@ const (
 // Not mapped: XTN.9 (the IG's proposed extension "text" does not exist),
 // XTN.10, XTN.11, XTN.15-XTN.17 (no FHIR target in the IG).
 func XTNContactPoint(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	p := partsOf(v)
+	var buf [18]hl7.Value
+	p := splitField(v, buf[:])
 	equip := p.text(3)
 	email := strings.EqualFold(equip, "Internet") || strings.EqualFold(equip, "X.400") ||
 		(equip == "" && p.has(4))

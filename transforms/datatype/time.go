@@ -59,6 +59,7 @@ func init() {
 	register(&Converter{Name: "dt", Map: "DT[date]", V2: []string{"DT"}, FHIR: "date", Fn: Date})
 	register(&Converter{Name: "dtm_instant", Map: "DTM[instant]", V2: []string{"DTM", "TS"}, FHIR: "instant", Fn: Instant})
 	register(&Converter{Name: "tm", Map: "TM[time]", V2: []string{"TM"}, FHIR: "time", Fn: Time})
+	register(&Converter{Name: "dtm_annotation_time", Map: "DTM[Annotation-Time]", V2: []string{"DTM", "TS"}, FHIR: "Annotation", Fn: annotationTime})
 }
 
 // ValueError is a v2 value that cannot be converted: what it is, and why.
@@ -428,4 +429,11 @@ func Time(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // the first component of a field).
 func isNullText(b []byte) bool {
 	return len(b) == 2 && b[0] == '"' && b[1] == '"'
+}
+
+// annotationTime is DTM[Annotation-Time]: DTM.1 → Annotation.time. The
+// Annotation's text (required) comes from another field.
+func annotationTime(c *Context, v hl7.Value) (fhirjson.Value, error) {
+	t, err := DateTime(c, v)
+	return fhirjson.Obj(fhirjson.M("time", t)), err
 }
