@@ -113,3 +113,25 @@ func TestEmptyValuesMakeNoElement(t *testing.T) {
 		}
 	}
 }
+
+// A converter that gives a resource (xcn: a Practitioner), used for a
+// Reference, places the resource in the Bundle once and refers to it.
+func TestResourcesPlacedForReferences(t *testing.T) {
+	msg := oru + "PV1|1|I|WARD^101^A^HOSP||||1234^Smith^John^^^Dr^^^NPI&2.16.840.1.113883.4.6&ISO|1234^Smith^John^^^Dr^^^NPI&2.16.840.1.113883.4.6&ISO\r"
+	m, err := hl7.Parse([]byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mustCompileFile(t, "testdata/patient.yaml").Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	b := string(res.Bundle)
+	if n := strings.Count(b, `"resourceType":"Practitioner"`); n != 1 {
+		t.Errorf("%d Practitioner entries, want 1 (the same doctor twice):\n%s", n, b)
+	}
+	if !strings.Contains(b, `"url":"Practitioner?identifier=`) || !strings.Contains(b, `"resourceType":"Location"`) {
+		t.Errorf("practitioner or location not placed:\n%s", b)
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+}

@@ -3,6 +3,7 @@ package transforms
 import (
 	"github.com/plexus-hl7/plexus/hl7"
 	"github.com/plexus-hl7/plexus/transforms/datatype"
+	"github.com/plexus-hl7/plexus/transforms/fhirjson"
 )
 
 // Header is the message header every expression sees as `msg`.
@@ -45,6 +46,9 @@ type Env struct {
 	warns  []string
 	vm     envVM
 	ctx    datatype.Context
+
+	placed    []fhirjson.Value // entries of resources placed for references
+	placedIDs map[string]bool
 }
 
 // instance is one resource a rule produces for a message.

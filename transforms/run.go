@@ -86,9 +86,11 @@ func (r *Rules) Convert(m *hl7.Message) (*Result, error) {
 			entries = append(entries, e.build(rr, in))
 		}
 	}
+	entries = append(entries, e.placed...)
 	res.Warnings = e.warns
 	res.Errors = e.errs
 	res.Resources = len(entries)
+	e.placed, e.placedIDs = nil, nil
 	if len(e.errs) > 0 && !r.partial {
 		return res, fmt.Errorf("%w: %w", ErrConversion, e.errs[0])
 	}
@@ -256,6 +258,9 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 			continue
 		}
 		last := sr.resolved.Last()
+		if last.Type.Name == "Reference" {
+			out = e.placeResources(out)
+		}
 		val, err := e.toJSON(out, last)
 		if err != nil {
 			e.fail(sr.pos, last.Label, err)
@@ -273,19 +278,97 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+in.id)),
 		fhirjson.M("resource", body),
 	}
-	switch e.rules.bundle {
-	case "transaction", "batch":
-		u := rr.typ + "/" + in.id
-		if conditional {
-			tok := url.QueryEscape(in.keyVal)
-			if in.keySys != "" {
-				tok = url.QueryEscape(in.keySys) + "|" + tok
-			}
-			u = rr.typ + "?identifier=" + tok
-		}
-		entry = append(entry, fhirjson.M("request", fhirjson.Obj(fhirjson.M("method", fhirjson.Str("PUT")), fhirjson.M("url", fhirjson.Str(u)))))
+	if r := e.request(rr.typ, in.id, in.keySys, in.keyVal, conditional); !r.IsNull() {
+		entry = append(entry, fhirjson.M("request", r))
 	}
 	return fhirjson.Obj(entry...)
+}
+
+// placeResources gives every resource that a converter returned for a
+// Reference element (xcn: a Practitioner, pl: a Location) an entry of its
+// own in the Bundle and returns references to them instead. The entry's id
+// comes from the resource's first identifier, or else from its content, so
+// the same practitioner named twice in a message, or in two messages, is
+// one resource.
+func (e *Env) placeResources(out any) any {
+	v, ok := out.(fhirjson.Value)
+	if !ok {
+		return out
+	}
+	elems := v.Elems()
+	changed := false
+	refs := make([]fhirjson.Value, len(elems))
+	for i, el := range elems {
+		refs[i] = el
+		if typ := el.Get("resourceType").Text(); typ != "" && el.Kind() == fhirjson.KindObject {
+			refs[i] = e.place(typ, el)
+			changed = true
+		}
+	}
+	if !changed {
+		return out
+	}
+	if v.Kind() == fhirjson.KindArray {
+		return fhirjson.Arr(refs...)
+	}
+	return refs[0]
+}
+
+func (e *Env) place(typ string, res fhirjson.Value) fhirjson.Value {
+	sys, val := keyOf(res.Get("identifier"))
+	var id string
+	if val != "" {
+		id = uuid.NewSHA1(idSpace, []byte(typ+"|"+sys+"|"+val)).String()
+	} else {
+		id = uuid.NewSHA1(idSpace, res.With("id", fhirjson.Value{}).AppendJSON([]byte(typ+"|"))).String()
+	}
+	ref := fhirjson.Obj(fhirjson.M("reference", fhirjson.Str("urn:uuid:"+id)))
+	if e.placedIDs == nil {
+		e.placedIDs = map[string]bool{}
+	}
+	if e.placedIDs[id] {
+		return ref
+	}
+	e.placedIDs[id] = true
+	conditional := val != "" && (e.rules.bundle == "transaction" || e.rules.bundle == "batch")
+	body := fhirjson.Obj(fhirjson.M("resourceType", fhirjson.Str(typ)))
+	if !conditional {
+		body = body.With("id", fhirjson.Str(id))
+	}
+	for _, m := range res.Members() {
+		if m.Key != "resourceType" && m.Key != "id" {
+			body = body.With(m.Key, m.Value)
+		}
+	}
+	entry := []fhirjson.Member{
+		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+id)),
+		fhirjson.M("resource", body),
+	}
+	if r := e.request(typ, id, sys, val, conditional); !r.IsNull() {
+		entry = append(entry, fhirjson.M("request", r))
+	}
+	e.placed = append(e.placed, fhirjson.Obj(entry...))
+	return ref
+}
+
+// request is an entry's request in a transaction or batch Bundle: a
+// conditional update by identifier when the resource has one, else an
+// update of its deterministic id (so that replaying a message is harmless).
+func (e *Env) request(typ, id, sys, val string, conditional bool) fhirjson.Value {
+	switch e.rules.bundle {
+	case "transaction", "batch":
+	default:
+		return fhirjson.Value{}
+	}
+	u := typ + "/" + id
+	if conditional {
+		tok := url.QueryEscape(val)
+		if sys != "" {
+			tok = url.QueryEscape(sys) + "|" + tok
+		}
+		u = typ + "?identifier=" + tok
+	}
+	return fhirjson.Obj(fhirjson.M("method", fhirjson.Str("PUT")), fhirjson.M("url", fhirjson.Str(u)))
 }
 
 // toJSON turns what an expression gave into the JSON of the element step,
