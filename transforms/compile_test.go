@@ -135,3 +135,36 @@ func TestResourcesPlacedForReferences(t *testing.T) {
 	}
 	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
 }
+
+// With on_error: partial a converter's error keeps what it could build: the
+// IG's own PV1-7 has "doctor" in XCN.19 (a date), and the Practitioner is
+// still placed, without that period.
+func TestPartialKeepsConverterValue(t *testing.T) {
+	data, err := os.ReadFile("../hl7/testdata/adt_a01.hl7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hl7.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mustCompileFile(t, "testdata/patient.yaml").Convert(m); !errors.Is(err, ErrConversion) {
+		t.Fatalf("reject mode: %v", err)
+	}
+	src, _ := os.ReadFile("testdata/patient.yaml")
+	r, err := Compile("partial.yaml", []byte(strings.Replace(string(src), "timezone:", "on_error: partial\ntimezone:", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Error(), "XCN.19") || res.Errors[0].Field != "PV1-7" {
+		t.Errorf("errors: %v", res.Errors)
+	}
+	if !strings.Contains(string(res.Bundle), `"resourceType":"Practitioner"`) {
+		t.Errorf("practitioner dropped:\n%s", res.Bundle)
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+}

@@ -47,6 +47,9 @@ type Env struct {
 	vm     envVM
 	ctx    datatype.Context
 
+	atPos  Pos    // the element being computed, for converter errors
+	atElem string
+
 	placed    []fhirjson.Value // entries of resources placed for references
 	placedIDs map[string]bool
 }

@@ -85,7 +85,7 @@ func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 	if f.path.Comp > 0 || f.path.Rep > 0 {
 		v, err := conv.Fn(ctx, f.v)
 		if err != nil {
-			return v, f.errorf("%s: %w", conv.Name, err)
+			return v, f.env.partialOr(v, f.errorf("%s: %w", conv.Name, err))
 		}
 		return v, nil
 	}
@@ -97,7 +97,9 @@ func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 		}
 		v, err := conv.Fn(ctx, rep)
 		if err != nil {
-			return fhirjson.Value{}, f.errorf("%s: repetition %d: %w", conv.Name, r.Index(), err)
+			if err := f.env.partialOr(v, f.errorf("%s: repetition %d: %w", conv.Name, r.Index(), err)); err != nil {
+				return fhirjson.Value{}, err
+			}
 		}
 		// a converter may give several values for one repetition (a
 		// name and its nickname; a location and the ones it is part of)
@@ -107,6 +109,18 @@ func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 		return out[0], nil
 	}
 	return fhirjson.Arr(out...), nil
+}
+
+// partialOr decides what a converter's error means: with on_error:
+// partial, the error is recorded and the value the converter could still
+// build (everything but the bad component) is kept; otherwise it fails the
+// expression, and so the message.
+func (e *Env) partialOr(v fhirjson.Value, err error) error {
+	if e == nil || !e.rules.partial {
+		return err
+	}
+	e.fail(e.atPos, e.atElem, err)
+	return nil
 }
 
 // fieldError is a conversion failure that knows which HL7 value caused it.

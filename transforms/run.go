@@ -252,6 +252,7 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 		body = body.With("id", fhirjson.Str(in.id))
 	}
 	for _, sr := range rr.sets {
+		e.atPos, e.atElem = sr.pos, rr.typ+"."+sr.label
 		out, err := e.run(sr.prog)
 		if err != nil {
 			e.fail(sr.pos, rr.typ+"."+sr.label, err)
