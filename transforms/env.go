@@ -47,7 +47,7 @@ type Env struct {
 	vm     envVM
 	ctx    datatype.Context
 
-	atPos  Pos    // the element being computed, for converter errors
+	atPos  Pos // the element being computed, for converter errors
 	atElem string
 
 	placed    []fhirjson.Value // entries of resources placed for references
