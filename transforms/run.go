@@ -246,10 +246,11 @@ func (e *Env) ref(ri int) fhirjson.Value {
 func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 	e.cur = in.seg
 	defer func() { e.cur = -1 }()
-	body := fhirjson.Obj(fhirjson.M("resourceType", fhirjson.Str(rr.typ)))
+	var body fhirjson.Builder
+	body.Set("resourceType", fhirjson.Str(rr.typ))
 	conditional := in.keyed && (e.rules.bundle == "transaction" || e.rules.bundle == "batch")
 	if !conditional {
-		body = body.With("id", fhirjson.Str(in.id))
+		body.Set("id", fhirjson.Str(in.id))
 	}
 	for _, sr := range rr.sets {
 		e.atPos, e.atElem = sr.pos, rr.typ+"."+sr.label
@@ -270,14 +271,17 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 		if val.IsNull() {
 			continue
 		}
-		body, err = e.put(body, sr, 0, val)
+		name := sr.steps[0].name
+		top, err := e.put(fhirjson.Obj(fhirjson.M(name, body.Get(name))), sr, 0, val)
 		if err != nil {
 			e.fail(sr.pos, last.Label, err)
+			continue
 		}
+		body.Set(name, top.Get(name))
 	}
 	entry := []fhirjson.Member{
 		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+in.id)),
-		fhirjson.M("resource", body),
+		fhirjson.M("resource", body.Value()),
 	}
 	if r := e.request(rr.typ, in.id, in.keySys, in.keyVal, conditional); !r.IsNull() {
 		entry = append(entry, fhirjson.M("request", r))
@@ -460,6 +464,15 @@ func validatePrimitive(typ, text string) error {
 	switch typ {
 	case "string", "markdown":
 		if strings.TrimSpace(text) != "" {
+			return nil
+		}
+	case "code":
+		// [^\s]+(\s[^\s]+)*: no leading, trailing or double whitespace
+		if text != "" && !strings.Contains(text, "  ") && strings.TrimSpace(text) == text && !strings.ContainsAny(text, "\t\r\n") {
+			return nil
+		}
+	case "uri", "url", "canonical":
+		if text != "" && !strings.ContainsAny(text, " \t\r\n") {
 			return nil
 		}
 	}

@@ -340,3 +340,46 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// Builder builds one object in place: Set replaces a member or appends one
+// without copying the others (With copies them all, which makes building a
+// resource member by member quadratic). A Builder must not be used after
+// Value.
+type Builder struct {
+	m []Member
+}
+
+// Set replaces the member key, or appends it; a Null v removes it.
+func (b *Builder) Set(key string, v Value) {
+	for i := range b.m {
+		if b.m[i].Key == key {
+			if v.IsNull() {
+				b.m = append(b.m[:i], b.m[i+1:]...)
+			} else {
+				b.m[i].Value = v
+			}
+			return
+		}
+	}
+	if !v.IsNull() {
+		b.m = append(b.m, Member{Key: key, Value: v})
+	}
+}
+
+// Get returns the member key (Null if absent).
+func (b *Builder) Get(key string) Value {
+	for _, m := range b.m {
+		if m.Key == key {
+			return m.Value
+		}
+	}
+	return Value{}
+}
+
+// Value is the object built (Null when it has no members).
+func (b *Builder) Value() Value {
+	if len(b.m) == 0 {
+		return Value{}
+	}
+	return Value{kind: KindObject, obj: b.m}
+}
