@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plexus-hl7/plexus/hl7"
@@ -167,4 +168,31 @@ func TestPartialKeepsConverterValue(t *testing.T) {
 		t.Errorf("practitioner dropped:\n%s", res.Bundle)
 	}
 	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+}
+
+// Rules are shared by the engine's workers: concurrent conversions give the
+// same bytes as a lone one (run under -race in CI).
+func TestConcurrentConvert(t *testing.T) {
+	r := mustCompileFile(t, "testdata/patient.yaml")
+	m, err := hl7.Parse([]byte(oru))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				got, err := r.Convert(m)
+				if err != nil || string(got.Bundle) != string(want.Bundle) {
+					t.Errorf("concurrent conversion differs: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
