@@ -83,7 +83,7 @@ type Error struct {
 	Rep      int
 	Comp     int
 	Sub      int
-	Offset   int // byte offset into the input; -1 if not known
+	Offset   int // byte offset into the input (into its UTF-8 text when a non-UTF-8 character set was decoded); -1 if not known
 	Code     ErrorCode
 	Severity Severity
 	Msg      string
