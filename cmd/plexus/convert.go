@@ -17,6 +17,7 @@ import (
 	"github.com/plexus-hl7/plexus/hl7"
 	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 	"github.com/plexus-hl7/plexus/transforms"
+	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
 func newConvertCmd() *cobra.Command {
@@ -28,7 +29,7 @@ func newConvertCmd() *cobra.Command {
 		fallback string
 	)
 	cmd := &cobra.Command{
-		Use:   "convert --map RULES FILE...",
+		Use:   "convert --map MAP|RULES FILE...",
 		Short: "Convert HL7 v2 messages to FHIR R4 Bundles offline",
 		Long: `Convert HL7 v2 messages (files, batch files, or - for standard input) to FHIR R4
 Bundle JSON with a rule file, without running the engine: the way to test a
@@ -43,9 +44,9 @@ the exit status is 1 when any message failed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if mapName == "" {
-				return fmt.Errorf("--map RULES is required (a rule file; built-in maps are not bundled yet)")
+				return fmt.Errorf("--map RULES is required: a built-in map (adt_a01) or a rule file")
 			}
-			rules, err := (&transforms.Loader{}).Load(mapName)
+			rules, err := (&transforms.Loader{Builtins: maps.FS}).Load(mapName)
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("rules:\n%w", err)}
 			}
@@ -75,7 +76,7 @@ the exit status is 1 when any message failed.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&mapName, "map", "", "rule file to convert with")
+	f.StringVar(&mapName, "map", "", "built-in map (e.g. adt_a01) or rule file to convert with")
 	f.StringVar(&out, "out", "-", "directory for the Bundles, or - for standard output")
 	f.BoolVar(&pretty, "pretty", false, "indent the JSON")
 	f.BoolVar(&check, "check", false, "validate each Bundle with an independent FHIR R4 validator")

@@ -196,3 +196,18 @@ func TestConvert(t *testing.T) {
 		t.Errorf("bad date: exit %d: %s", code, errs)
 	}
 }
+
+func TestConvertBuiltinMap(t *testing.T) {
+	code, out, errs := runCmd(t, "", "convert", "--map", "adt_a01", "testdata/adt_a01.hl7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{`"resourceType":"Patient"`, `"resourceType":"Encounter"`, `"resourceType":"MessageHeader"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bundle lacks %s", want)
+		}
+	}
+	if code, out, _ := runCmd(t, "", "validate", "adt_a01", "no_such_map"); code != 1 || !strings.Contains(out, "adt_a01: ok") || !strings.Contains(out, `no built-in map "no_such_map"`) {
+		t.Errorf("validate builtins: exit %d\n%s", code, out)
+	}
+}

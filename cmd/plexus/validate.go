@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plexus-hl7/plexus/transforms"
+	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -21,7 +22,7 @@ has a problem.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
 			for _, f := range args {
-				if _, err := (&transforms.Loader{}).Load(f); err != nil {
+				if _, err := (&transforms.Loader{Builtins: maps.FS}).Load(f); err != nil {
 					bad++
 					var le transforms.LoadErrors
 					if errors.As(err, &le) {
