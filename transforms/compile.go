@@ -494,11 +494,11 @@ func (p *patcher) Visit(n *ast.Node) {
 				return
 			}
 			p.replaceWithField(n, path)
-		case "table":
+		case "table", "code", "coding", "concept":
 			if len(node.Arguments) == 2 {
 				if s, ok := node.Arguments[0].(*ast.StringNode); ok {
 					if _, err := vocab.Resolve(s.Value); err != nil {
-						p.fail("table(%q, …): %v", s.Value, err)
+						p.fail("%s(%q, …): %v", id.Value, s.Value, err)
 					}
 				}
 			}
@@ -549,7 +549,7 @@ func isSegmentID(s string) bool {
 }
 
 // builtinFuncs are the rule language's own functions, for suggestions.
-var builtinFuncs = []string{"v", "ref", "text", "present", "table"}
+var builtinFuncs = []string{"v", "ref", "text", "present", "table", "code", "coding", "concept"}
 
 // suggestFunc lists the functions a misspelt name most likely meant:
 // at most three within two edits, closest first.

@@ -196,3 +196,44 @@ func TestConcurrentConvert(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestVocabularyFunctions(t *testing.T) {
+	src := `name: vocab
+resources:
+  - id: p
+    resource: Patient
+    set:
+      gender: code("AdministrativeSex", PID[8])
+      maritalStatus: concept("MaritalStatus", PID[16])
+  - id: e
+    resource: Encounter
+    set:
+      status: '"finished"'
+      class: coding("PatientClass[EncounterClass]", PV1[2])
+`
+	r, err := Compile("vocab.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hl7.Parse([]byte("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|V1|P|2.5\rPID|1||1||X||19700101|Z||||||||M\rPV1|1|I\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	b := string(res.Bundle)
+	if strings.Contains(b, `"gender"`) {
+		t.Errorf("an untranslatable gender was kept: %s", b)
+	}
+	for _, want := range []string{`"code":"IMP"`, `"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"`} {
+		if !strings.Contains(b, want) {
+			t.Errorf("bundle lacks %s: %s", want, b)
+		}
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+	if _, err := Compile("bad.yaml", []byte(strings.Replace(src, "MaritalStatus", "MaritalStatuz", 1))); err == nil || !strings.Contains(err.Error(), `concept("MaritalStatuz", …)`) {
+		t.Errorf("unknown map: %v", err)
+	}
+}

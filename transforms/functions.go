@@ -43,6 +43,9 @@ var exprOptions = sync.OnceValue(func() []expr.Option {
 		expr.Function("table", func(p ...any) (any, error) {
 			return tableCode(p[0].(string), p[1])
 		}, new(func(string, *Field) string), new(func(string, string) string)),
+		vocabFunc("code", datatype.Code),
+		vocabFunc("coding", datatype.CodingFrom),
+		vocabFunc("concept", datatype.CodeableConceptFrom),
 		expr.Function("eqFieldString", func(p ...any) (any, error) {
 			return p[0].(*Field).String() == p[1].(string), nil
 		}, new(func(*Field, string) bool)),
@@ -71,6 +74,21 @@ var exprOptions = sync.OnceValue(func() []expr.Option {
 	}
 	return opts
 })
+
+// vocabFunc makes a rule function name("VocabularyMap", FIELD) from a
+// converter that translates through one of the IG's vocabulary maps: code
+// (a code, dropped with a warning when the map cannot translate it into its
+// target system), coding and concept (Coding, CodeableConcept). Each
+// repetition of a field is converted.
+func vocabFunc(name string, fn func(*datatype.Context, hl7.Value, string) (fhirjson.Value, error)) expr.Option {
+	return expr.Function(name, func(p ...any) (any, error) {
+		mapName, f := p[0].(string), p[1].(*Field)
+		conv := &datatype.Converter{Name: name, Fn: func(c *datatype.Context, v hl7.Value) (fhirjson.Value, error) {
+			return fn(c, v, mapName)
+		}}
+		return convertField(conv, f)
+	}, new(func(string, *Field) fhirjson.Value))
+}
 
 // String is the field's text, escapes decoded.
 func (f *Field) String() string { return f.v.String() }

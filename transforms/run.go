@@ -321,6 +321,11 @@ func (e *Env) placeResources(out any) any {
 
 func (e *Env) place(typ string, res fhirjson.Value) fhirjson.Value {
 	sys, val := keyOf(res.Get("identifier"))
+	if sys == "" {
+		// An identifier without a system (a bed "01", a doctor number
+		// without its authority) is not unique: identify by content.
+		val = ""
+	}
 	var id string
 	if val != "" {
 		id = uuid.NewSHA1(idSpace, []byte(typ+"|"+sys+"|"+val)).String()
