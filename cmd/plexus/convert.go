@@ -29,11 +29,13 @@ func newConvertCmd() *cobra.Command {
 		fallback string
 	)
 	cmd := &cobra.Command{
-		Use:   "convert --map MAP|RULES FILE...",
+		Use:   "convert [--map MAP|RULES] FILE...",
 		Short: "Convert HL7 v2 messages to FHIR R4 Bundles offline",
 		Long: `Convert HL7 v2 messages (files, batch files, or - for standard input) to FHIR R4
-Bundle JSON with a rule file, without running the engine: the way to test a
-rule file on real messages before deploying it.
+Bundle JSON without running the engine: with --map, a built-in map by name or a
+rule file (the way to test a rule file on real messages before deploying it);
+without it, the built-in map of each message's structure (MSH-9), and "no
+built-in map for ADT^A45" for a message that has none.
 
 --out DIR writes one FILE.json per message (FILE#n.json for files with several);
 --out - (the default) writes the Bundles to standard output, one per line (or
@@ -43,14 +45,16 @@ internal/fhirvalidate/testdata/node). A summary line goes to standard error;
 the exit status is 1 when any message failed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if mapName == "" {
-				return fmt.Errorf("--map RULES is required: a built-in map (adt_a01) or a rule file")
-			}
-			rules, err := (&transforms.Loader{Builtins: maps.FS}).Load(mapName)
-			if err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("rules:\n%w", err)}
+			var rules *transforms.Rules
+			if mapName != "" {
+				var err error
+				rules, err = (&transforms.Loader{Builtins: maps.FS}).Load(mapName)
+				if err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("rules:\n%w", err)}
+				}
 			}
 			msgs, unread := readMessages(cmd.InOrStdin(), args, cmd.ErrOrStderr())
+			var err error
 			var validator *fhirvalidate.Validator
 			if check {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
@@ -66,7 +70,7 @@ the exit status is 1 when any message failed.`,
 					return &exitError{code: 1, err: err}
 				}
 			}
-			c := converter{rules: rules, out: out, pretty: pretty, validator: validator, fallback: fallback,
+			c := converter{rules: rules, builtins: map[string]*transforms.Rules{}, out: out, pretty: pretty, validator: validator, fallback: fallback,
 				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), progress: isTerminal(cmd.ErrOrStderr()) && len(msgs) > 20}
 			err = c.run(cmd.Context(), msgs)
 			if err == nil && unread > 0 {
@@ -85,7 +89,8 @@ the exit status is 1 when any message failed.`,
 }
 
 type converter struct {
-	rules     *transforms.Rules
+	rules     *transforms.Rules            // --map; nil: the built-in map of each message
+	builtins  map[string]*transforms.Rules // built-in maps loaded so far
 	out       string
 	pretty    bool
 	validator *fhirvalidate.Validator
@@ -132,7 +137,14 @@ func (c *converter) one(ctx context.Context, in inputMessage) (ok, warned bool) 
 		fmt.Fprintf(c.stderr, "%s: does not parse: %v\n", in.name, err)
 		return false, false
 	}
-	res, err := c.rules.Convert(m)
+	rules := c.rules
+	if rules == nil {
+		if rules, err = c.builtin(m.Header()); err != nil {
+			fmt.Fprintf(c.stderr, "%s: %v\n", in.name, err)
+			return false, false
+		}
+	}
+	res, err := rules.Convert(m)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(c.stderr, "%s: warning: %s\n", in.name, w)
 	}
@@ -173,6 +185,23 @@ func (c *converter) one(ctx context.Context, in inputMessage) (ok, warned bool) 
 		return false, len(res.Warnings) > 0
 	}
 	return true, len(res.Warnings) > 0
+}
+
+// builtin loads (once) the built-in map that Select names for a message.
+func (c *converter) builtin(h hl7.Header) (*transforms.Rules, error) {
+	name, err := maps.Select(h)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := c.builtins[name]; ok {
+		return r, nil
+	}
+	r, err := (&transforms.Loader{Builtins: maps.FS}).Load(name)
+	if err != nil {
+		return nil, fmt.Errorf("built-in map %s: %w", name, err)
+	}
+	c.builtins[name] = r
+	return r, nil
 }
 
 // outputName is FILE.json for a file's only message, FILE-n.json otherwise.

@@ -1,0 +1,54 @@
+package maps
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/plexus-hl7/plexus/hl7"
+)
+
+// eventStructure is the message structure of the trigger events the IG's
+// message maps cover, for senders that leave MSH-9.3 empty (it is optional
+// before v2.5). The grouping is the IG's (its message maps name the events
+// they serve), which follows HL7 table 0354; merges (A34, A39, A40) come
+// with their maps.
+var eventStructure = map[string]string{
+	"ADT^A01": "ADT_A01", "ADT^A04": "ADT_A01", "ADT^A08": "ADT_A01", "ADT^A13": "ADT_A01",
+	"ADT^A02": "ADT_A02",
+	"ADT^A03": "ADT_A03",
+	"ADT^A05": "ADT_A05", "ADT^A14": "ADT_A05", "ADT^A28": "ADT_A05", "ADT^A31": "ADT_A05",
+	"ADT^A06": "ADT_A06", "ADT^A07": "ADT_A06",
+	"ADT^A09": "ADT_A09", "ADT^A10": "ADT_A09", "ADT^A12": "ADT_A09",
+	"ADT^A11": "ADT_A11",
+	"ADT^A17": "ADT_A17",
+	"MDM^T02": "MDM_T02",
+	"OML^O21": "OML_O21",
+	"ORM^O01": "ORM_O01",
+	"ORU^R01": "ORU_R01",
+	"VXU^V04": "VXU_V04",
+	"SIU^S12": "SIU_S12", "SIU^S13": "SIU_S12", "SIU^S14": "SIU_S12", "SIU^S15": "SIU_S12",
+	"SIU^S16": "SIU_S12", "SIU^S17": "SIU_S12", "SIU^S18": "SIU_S12", "SIU^S19": "SIU_S12",
+	"SIU^S20": "SIU_S12", "SIU^S21": "SIU_S12", "SIU^S22": "SIU_S12", "SIU^S23": "SIU_S12",
+	"SIU^S24": "SIU_S12", "SIU^S26": "SIU_S12",
+}
+
+// Select names the built-in map for a message: the one of its message
+// structure (MSH-9.3, or the structure of its type and event when MSH-9.3
+// is empty). An error says which message has no map ("no built-in map for
+// ADT^A45 (structure ADT_A45)").
+func Select(h hl7.Header) (string, error) {
+	structure := strings.ToUpper(strings.TrimSpace(h.Structure))
+	key := strings.ToUpper(h.Type + "^" + h.Event)
+	if structure == "" {
+		structure = eventStructure[key]
+	}
+	if structure == "" {
+		return "", fmt.Errorf("no built-in map for %s: the message structure is not known (MSH-9.3 is empty)", key)
+	}
+	name := strings.ToLower(structure)
+	if _, err := fs.Stat(FS, name+".yaml"); err != nil {
+		return "", fmt.Errorf("no built-in map for %s (structure %s)", key, structure)
+	}
+	return name, nil
+}
