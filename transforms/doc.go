@@ -1,0 +1,27 @@
+// Package transforms is Plexus's rule language: YAML rule files whose
+// values are expr expressions, compiled once and checked against the
+// complete FHIR R4 model, that turn an HL7 v2 message into a FHIR Bundle.
+//
+// A rule file names its Bundle type and lists resources; each has an id
+// (for ref() and for files that extend it), a FHIR resource type, an
+// optional `when` (bool), `foreach` (a segment: one resource per
+// occurrence) and `key` (the business identifier: deterministic id and a
+// conditional update), and `set:` from FHIR element paths (name[0].given,
+// valueQuantity.unit, extension("url").valueString) to expressions.
+//
+// In expressions HL7 reads like HL7 and costs nothing per message to look
+// up: PID is the segment, PID[3] field 3, PID[3][4][2] component 4,
+// subcomponent 2, and v("PID-3[2].4.1") any path, repetitions included.
+// The compiler patches each into indexed access to a path parsed once.
+// Inside a foreach, a segment other than the foreach one is the nearest
+// occurrence before the current one (an OBX's OBR). msg is the header
+// (msg.type, msg.event, msg.controlId, ...). Functions: the converters of
+// package datatype by name (cx, xpn, dtm, cwe, ...; a field's repetitions
+// are each converted), code/coding/concept/table("VocabularyMap", FIELD)
+// with the IG's vocabulary maps, text, present, ref(id).
+//
+// Loading reports every mistake at once with file:line:column (LoadErrors);
+// converting reports per-message failures (ConvError) naming the element,
+// the HL7 path and the rule's line, and either fails the message or, with
+// on_error: partial, keeps what is valid.
+package transforms
