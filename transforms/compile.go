@@ -71,6 +71,11 @@ type program struct {
 	p   *vm.Program
 	src string
 	pos Pos
+	// direct is set when the expression is just a converter applied to one
+	// HL7 value (cx(PID[3]), the common case): it is then called without
+	// the expression machine.
+	direct     *datatype.Converter
+	directPath int
 }
 
 // Bundle types a rule file may name.
@@ -388,7 +393,37 @@ func (c *compiler) expr(s *scalar, want reflect.Type, res *resourceRule) *progra
 		c.errs = append(c.errs, exprError(s, err))
 		return nil
 	}
-	return &program{p: prog, src: s.text, pos: s.pos}
+	pr := &program{p: prog, src: s.text, pos: s.pos}
+	pr.direct, pr.directPath = directCall(prog)
+	return pr
+}
+
+// directCall recognises conv(__f($env, i)) in a compiled expression.
+func directCall(prog *vm.Program) (*datatype.Converter, int) {
+	call, ok := prog.Node().(*ast.CallNode)
+	if !ok || len(call.Arguments) != 1 {
+		return nil, 0
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil, 0
+	}
+	conv, ok := datatype.Registry[id.Value]
+	if !ok {
+		return nil, 0
+	}
+	arg, ok := call.Arguments[0].(*ast.CallNode)
+	if !ok || len(arg.Arguments) != 2 {
+		return nil, 0
+	}
+	if fid, ok := arg.Callee.(*ast.IdentifierNode); !ok || fid.Value != "__f" {
+		return nil, 0
+	}
+	n, ok := arg.Arguments[1].(*ast.IntegerNode)
+	if !ok {
+		return nil, 0
+	}
+	return conv, n.Value
 }
 
 // exprError places an expr compile error in the rule file.

@@ -144,6 +144,9 @@ func (e *Env) warnf(format string, args ...any) {
 }
 
 func (e *Env) run(p *program) (any, error) {
+	if p.direct != nil {
+		return convertField(p.direct, e.field(p.directPath))
+	}
 	return e.vm.Run(p.p, e)
 }
 
