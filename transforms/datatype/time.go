@@ -330,22 +330,32 @@ func (d *dtm) zone(c *Context, raw []byte) error {
 	return nil
 }
 
+// readDTM reads the date/time of v (TS.1 of a TS); ok is false for an
+// empty or null value (err nil) and for one that is not a date/time.
+func readDTM(v hl7.Value) (d dtm, raw []byte, ok bool, err error) {
+	if !v.HasValue() {
+		return dtm{}, nil, false, nil
+	}
+	raw = firstAtom(v)
+	if len(raw) == 0 || isNullText(raw) {
+		return dtm{}, nil, false, nil
+	}
+	d, reason := parseDTM(raw)
+	if reason != "" {
+		return dtm{}, raw, false, dtmError(raw, reason)
+	}
+	return d, raw, true, nil
+}
+
 func dtmError(raw []byte, reason string) error {
 	return &ValueError{Type: "date/time", Value: string(raw), Reason: reason}
 }
 
 // DateTime converts a DTM, DT or TS (TS.1) to a FHIR dateTime.
 func DateTime(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	if !v.HasValue() {
-		return fhirjson.Value{}, nil
-	}
-	raw := firstAtom(v)
-	if len(raw) == 0 || isNullText(raw) {
-		return fhirjson.Value{}, nil
-	}
-	d, reason := parseDTM(raw)
-	if reason != "" {
-		return fhirjson.Value{}, dtmError(raw, reason)
+	d, raw, ok, err := readDTM(v)
+	if !ok {
+		return fhirjson.Value{}, err
 	}
 	var buf [48]byte
 	out := appendDate(buf[:0], &d)
@@ -361,16 +371,9 @@ func DateTime(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // Date converts a DTM, DT or TS (TS.1) to a FHIR date: the date part as
 // the sender wrote it, at the precision it has (YYYY, YYYY-MM, YYYY-MM-DD).
 func Date(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	if !v.HasValue() {
-		return fhirjson.Value{}, nil
-	}
-	raw := firstAtom(v)
-	if len(raw) == 0 || isNullText(raw) {
-		return fhirjson.Value{}, nil
-	}
-	d, reason := parseDTM(raw)
-	if reason != "" {
-		return fhirjson.Value{}, dtmError(raw, reason)
+	d, _, ok, err := readDTM(v)
+	if !ok {
+		return fhirjson.Value{}, err
 	}
 	var buf [10]byte
 	return fhirjson.Str(string(appendDate(buf[:0], &d))), nil
@@ -380,16 +383,9 @@ func Date(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // have a time of day; minutes and seconds missing are zero-filled, and the
 // zone comes from Context.Location when the value has no offset.
 func Instant(c *Context, v hl7.Value) (fhirjson.Value, error) {
-	if !v.HasValue() {
-		return fhirjson.Value{}, nil
-	}
-	raw := firstAtom(v)
-	if len(raw) == 0 || isNullText(raw) {
-		return fhirjson.Value{}, nil
-	}
-	d, reason := parseDTM(raw)
-	if reason != "" {
-		return fhirjson.Value{}, dtmError(raw, reason)
+	d, raw, ok, err := readDTM(v)
+	if !ok {
+		return fhirjson.Value{}, err
 	}
 	if d.prec < precHour {
 		return fhirjson.Value{}, dtmError(raw, "an instant needs a time of day (at least YYYYMMDDHH)")
