@@ -494,7 +494,12 @@ func (e *Env) put(obj fhirjson.Value, sr *setRule, i int, val fhirjson.Value) (f
 	if i == len(sr.steps)-1 {
 		if !rs.Repeats() {
 			if el := val.Elems(); len(el) > 1 {
-				e.warnf("%s takes one value; %d given, the first kept", rs.Label, len(el))
+				// A converter that gives a chain of resources (pl: the bed,
+				// then the room and ward it is part of) has placed them all;
+				// the element refers to the first, the most specific.
+				if rs.Type.Name != "Reference" {
+					e.warnf("%s takes one value; %d given, the first kept", rs.Label, len(el))
+				}
 				val = el[0]
 			}
 			return obj.With(st.name, val), nil
