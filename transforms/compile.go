@@ -53,18 +53,26 @@ type resourceRule struct {
 
 type setRule struct {
 	pos      Pos
-	label    string // the path as written
+	label    string // the path as written (from the resource)
 	steps    []elemStep
-	resolved *fhir.Resolved
+	resolved *fhir.Resolved // from the resource type: a block's rules resolve parent and own steps
+	offset   int            // resolved.Steps index of steps[0] (a block's rules: the parent's length)
 	prog     *program
+
+	// An element block: one new element (the path ends in [+]) built from
+	// block, per occurrence of segment foreach (-1: once).
+	block   []*setRule
+	foreach int
+	when    *program
 }
 
 // elemStep is one step of an element path as written in a rule:
 // name, name[2], extension("http://…").
 type elemStep struct {
-	name  string
-	index int    // -1: not given
-	url   string // extension("url")
+	name   string
+	index  int    // -1: not given
+	url    string // extension("url")
+	append bool   // [+]: a new element
 }
 
 type program struct {
@@ -232,7 +240,8 @@ func (c *compiler) resource(rr *ruleResource) *resourceRule {
 		if sr == nil {
 			continue
 		}
-		if seen[sr.label] {
+		// every [+] is a new element; anything else is set once
+		if seen[sr.label] && !sr.steps[len(sr.steps)-1].append {
 			c.errorf(se.path.pos, "%s is set twice", sr.label)
 		}
 		seen[sr.label] = true
@@ -277,6 +286,16 @@ func parseElemPath(s string) ([]elemStep, error) {
 			}
 			st.url = u
 			rest = rest[end+1:]
+		case strings.HasPrefix(rest, "[+"):
+			// [+] or [+label]: a new element; the label only keeps YAML
+			// keys distinct when one element gets several blocks
+			// (participant[+attender], participant[+referrer]).
+			end := strings.Index(rest, "]")
+			if end < 0 || (end > 2 && !isIdent(rest[2:end])) {
+				return nil, fmt.Errorf("[+] or [+label] with a label of letters, digits and _")
+			}
+			st.append = true
+			rest = rest[end+1:]
 		case strings.HasPrefix(rest, "["):
 			end := strings.Index(rest, "]")
 			if end < 0 {
@@ -305,16 +324,29 @@ func parseElemPath(s string) ([]elemStep, error) {
 }
 
 func (c *compiler) set(res *resourceRule, se setEntry) *setRule {
+	return c.setIn(res, nil, se)
+}
+
+// setIn compiles a set entry of a resource, or of the element block parent.
+func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRule {
 	steps, err := parseElemPath(se.path.text)
 	if err != nil {
 		c.errorf(se.path.pos, "element path %q: %v", se.path.text, err)
 		return nil
 	}
-	names := make([]string, len(steps))
-	for i, st := range steps {
-		names[i] = st.name
+	var names []string
+	label := se.path.text
+	if parent != nil {
+		for _, r := range parent.resolved.Steps {
+			names = append(names, r.Name)
+		}
+		label = parent.label + "." + label
 	}
-	if names[0] == "resourceType" || names[0] == "id" {
+	offset := len(names)
+	for _, st := range steps {
+		names = append(names, st.name)
+	}
+	if parent == nil && (names[0] == "resourceType" || names[0] == "id") {
 		c.errorf(se.path.pos, "%s.%s is set by Plexus (deterministic id from key)", res.typ, names[0])
 		return nil
 	}
@@ -324,7 +356,11 @@ func (c *compiler) set(res *resourceRule, se setEntry) *setRule {
 		return nil
 	}
 	for i, st := range steps {
-		rs := resolved.Steps[i]
+		rs := resolved.Steps[offset+i]
+		if st.append && (!rs.Repeats() || i != len(steps)-1) {
+			c.errorf(se.path.pos, "%s: [+] (a new element) goes on the last step, of an element that repeats", rs.Label)
+			return nil
+		}
 		if st.index >= 0 && !rs.Repeats() {
 			c.errorf(se.path.pos, "%s does not repeat (0..1): remove [%d]", rs.Label, st.index)
 			return nil
@@ -334,7 +370,40 @@ func (c *compiler) set(res *resourceRule, se setEntry) *setRule {
 			return nil
 		}
 	}
-	sr := &setRule{pos: se.path.pos, label: se.path.text, steps: steps, resolved: resolved}
+	sr := &setRule{pos: se.path.pos, label: label, steps: steps, resolved: resolved, offset: offset, foreach: -1}
+	if se.isBlock {
+		last := steps[len(steps)-1]
+		if !last.append {
+			c.errorf(se.path.pos, "an element block makes one new element: write %s[+]", se.path.text)
+			return nil
+		}
+		if resolved.Last().Primitive() {
+			c.errorf(se.path.pos, "%s is a primitive: set it directly, not with a block", resolved.Last().Label)
+			return nil
+		}
+		if se.foreach != nil {
+			seg := se.foreach.text
+			if !isSegmentID(seg) {
+				c.errorf(se.foreach.pos, "foreach %q must name a segment, e.g. foreach: NK1", seg)
+			} else {
+				sr.foreach = c.sid(seg)
+			}
+		}
+		if se.when != nil {
+			sr.when = c.expr(se.when, reflect.TypeFor[bool](), res)
+		}
+		seen := map[string]bool{}
+		for _, sub := range se.block {
+			if r := c.setIn(res, sr, sub); r != nil {
+				if seen[r.label] && !r.steps[len(r.steps)-1].append {
+					c.errorf(sub.path.pos, "%s is set twice", r.label)
+				}
+				seen[r.label] = true
+				sr.block = append(sr.block, r)
+			}
+		}
+		return sr
+	}
 	sr.prog = c.expr(se.value, nil, res)
 	if sr.prog != nil {
 		c.checkResult(sr, se.value)

@@ -237,3 +237,56 @@ resources:
 		t.Errorf("unknown map: %v", err)
 	}
 }
+
+func TestElementBlocks(t *testing.T) {
+	r := mustCompileFile(t, "testdata/blocks.yaml")
+	msg := "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|B1|P|2.5\r" +
+		"PID|1||1^^^H||DOE^JANE|SMITH^ANN\r" +
+		"NK1|1|DOE^JOHN|SPO^Spouse^HL70063\r" +
+		"NK1|2|DOE^JIM|CHD^Child^HL70063\r" +
+		"PV1|1|I|||||11^Who^Doc^^^^^^NPI&2.16.840.1.113883.4.6&ISO||22^Con^Sul^^^^^^NPI&2.16.840.1.113883.4.6&ISO\r" +
+		"OBX|1|ST|A^First||x\rNTE|1||note one\rNTE|2||note two\r" +
+		"OBX|2|ST|B^Second||y\r" +
+		"OBX|3|ST|C^Third||z\rNTE|1||note three\r"
+	m, err := hl7.Parse([]byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	b := string(res.Bundle)
+	for _, want := range []string{
+		`"name":[{"family":"DOE","given":["JANE"],"use":"official"},{"family":"SMITH","use":"maiden"}]`,
+		`"contact":[{"name":{"family":"DOE","given":["JOHN"]}`,
+		`{"name":{"family":"DOE","given":["JIM"]}`,
+		// the referrer (PV1-8) is absent: no empty participant between
+		`"participant":[{"type":[{"coding":[{"code":"ATND","system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType"}]}],"individual":{"reference":"urn:uuid:`,
+		`{"type":[{"text":"consultant"}],"individual":{"reference":"urn:uuid:`,
+		`"code":{"text":"First"},"note":[{"text":"note one"},{"text":"note two"}]`,
+		`"code":{"text":"Third"},"note":[{"text":"note three"}]`,
+	} {
+		if !strings.Contains(b, want) {
+			t.Errorf("bundle lacks %s", want)
+		}
+	}
+	if strings.Contains(b, `"text":"referrer"`) {
+		t.Error("the referrer block was made though PV1-8 is empty (when: present(PV1[8]))")
+	}
+	if n := strings.Count(b, `"note"`); n != 2 {
+		t.Errorf("%d Observations with notes, want 2 (the second OBX has none)", n)
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+
+	for _, c := range []struct{ src, want string }{
+		{"name: x\nresources:\n  - id: p\n    resource: Patient\n    set:\n      name:\n        family: text(PID[5])\n", "write name[+]"},
+		{"name: x\nresources:\n  - id: p\n    resource: Patient\n    set:\n      gender[+]:\n        id: '\"x\"'\n", "[+] (a new element) goes on the last step, of an element that repeats"},
+		{"name: x\nresources:\n  - id: p\n    resource: Patient\n    set:\n      name[+]:\n        famly: text(PID[5])\n", "Patient.name has no element 'famly'"},
+		{"name: x\nresources:\n  - id: p\n    resource: Patient\n    set:\n      name[+x y]:\n        family: text(PID[5])\n", "[+label]"},
+	} {
+		if _, err := Compile("b.yaml", []byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v, want %q", err, c.want)
+		}
+	}
+}

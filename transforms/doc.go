@@ -9,6 +9,21 @@
 // conditional update), and `set:` from FHIR element paths (name[0].given,
 // valueQuantity.unit, extension("url").valueString) to expressions.
 //
+// A path ending in [+] (or [+label], to keep YAML keys distinct) with a
+// mapping instead of an expression is an element block: it builds one new
+// element of a repeating element from paths relative to it, is dropped
+// when it comes out empty or its `when` is false, and with `foreach: SEG`
+// makes one element per occurrence of SEG (in a foreach resource, the
+// occurrences between its segment and the next one: an OBX's NTEs):
+//
+//	participant[+referrer]:
+//	  when: present(PV1[8])
+//	  type[0].text: '"referrer"'
+//	  individual: xcn(PV1[8])
+//	contact[+]:
+//	  foreach: NK1
+//	  name: xpn(NK1[2])
+//
 // In expressions HL7 reads like HL7 and costs nothing per message to look
 // up: PID is the segment, PID[3] field 3, PID[3][4][2] component 4,
 // subcomponent 2, and v("PID-3[2].4.1") any path, repetitions included.

@@ -12,7 +12,7 @@ import (
 // FuzzCompile: any rule file source compiles or fails with LoadErrors,
 // never a panic; what compiles converts a message without panicking.
 func FuzzCompile(f *testing.F) {
-	for _, name := range []string{"testdata/patient.yaml", "testdata/extends/local.yaml"} {
+	for _, name := range []string{"testdata/patient.yaml", "testdata/extends/local.yaml", "testdata/blocks.yaml"} {
 		if src, err := os.ReadFile(name); err == nil {
 			f.Add(src)
 		}

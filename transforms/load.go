@@ -91,6 +91,13 @@ type ruleResource struct {
 type setEntry struct {
 	path  *scalar
 	value *scalar
+	// An element block (`participant[+]:` with a mapping) has sub-entries
+	// relative to the new element instead of a value, and may repeat per
+	// occurrence of a segment.
+	block   []setEntry
+	foreach *scalar
+	when    *scalar
+	isBlock bool
 }
 
 // scalar is a YAML scalar with where it starts.
@@ -178,16 +185,50 @@ func (d *decoder) resource(n ast.Node) *ruleResource {
 				d.errorf(d.pos(n.GetToken()), "set must be a mapping from FHIR element paths to expressions")
 				return
 			}
-			for _, mv := range m.Values {
-				k := d.scalar(mv.Key, "element path")
-				v := d.scalar(mv.Value, "expression")
-				if k != nil && v != nil {
-					r.Set = append(r.Set, setEntry{path: k, value: v})
-				}
-			}
+			r.Set = d.setEntries(m)
 		},
 	})
 	return r
+}
+
+// setEntries reads a set: mapping; a value that is itself a mapping is an
+// element block.
+func (d *decoder) setEntries(m *ast.MappingNode) []setEntry {
+	var out []setEntry
+	for _, mv := range m.Values {
+		k := d.scalar(mv.Key, "element path")
+		if k == nil {
+			continue
+		}
+		if sub, ok := unwrap(mv.Value).(*ast.MappingNode); ok {
+			se := setEntry{path: k, isBlock: true}
+			var rest []*ast.MappingValueNode
+			for _, smv := range sub.Values {
+				if sk := d.scalar(smv.Key, "element path"); sk != nil {
+					switch sk.text {
+					case "foreach":
+						se.foreach = d.scalar(smv.Value, "foreach")
+						continue
+					case "when":
+						se.when = d.scalar(smv.Value, "when")
+						continue
+					}
+				}
+				rest = append(rest, smv)
+			}
+			se.block = d.setEntries(&ast.MappingNode{BaseNode: sub.BaseNode, Start: sub.Start, Values: rest})
+			if len(se.block) == 0 {
+				d.errorf(k.pos, "element block %s sets nothing", k.text)
+				continue
+			}
+			out = append(out, se)
+			continue
+		}
+		if v := d.scalar(mv.Value, "expression"); v != nil {
+			out = append(out, setEntry{path: k, value: v})
+		}
+	}
+	return out
 }
 
 // unwrap looks through tags, anchors and the like to the value node.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -256,31 +257,15 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 		body.Set("id", fhirjson.Str(in.id))
 	}
 	for _, sr := range rr.sets {
-		e.atPos, e.atElem = sr.pos, rr.typ+"."+sr.label
-		out, err := e.run(sr.prog)
-		if err != nil {
-			e.fail(sr.pos, rr.typ+"."+sr.label, err)
-			continue
+		for _, val := range e.values(rr, sr) {
+			name := sr.steps[0].name
+			top, err := e.put(fhirjson.Obj(fhirjson.M(name, body.Get(name))), sr, 0, val)
+			if err != nil {
+				e.fail(sr.pos, sr.resolved.Last().Label, err)
+				continue
+			}
+			body.Set(name, top.Get(name))
 		}
-		last := sr.resolved.Last()
-		if last.Type.Name == "Reference" {
-			out = e.placeResources(out)
-		}
-		val, err := e.toJSON(out, last)
-		if err != nil {
-			e.fail(sr.pos, last.Label, err)
-			continue
-		}
-		if val.IsNull() {
-			continue
-		}
-		name := sr.steps[0].name
-		top, err := e.put(fhirjson.Obj(fhirjson.M(name, body.Get(name))), sr, 0, val)
-		if err != nil {
-			e.fail(sr.pos, last.Label, err)
-			continue
-		}
-		body.Set(name, top.Get(name))
 	}
 	entry := []fhirjson.Member{
 		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+in.id)),
@@ -290,6 +275,92 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 		entry = append(entry, fhirjson.M("request", r))
 	}
 	return fhirjson.Obj(entry...)
+}
+
+// values computes what set rule sr puts at its path: the expression's
+// value; for an element block, one new element per occurrence of its
+// foreach segment (once without one), each built from the block's rules
+// and dropped when it comes out empty.
+func (e *Env) values(rr *resourceRule, sr *setRule) []fhirjson.Value {
+	if sr.block == nil {
+		e.atPos, e.atElem = sr.pos, rr.typ+"."+sr.label
+		out, err := e.run(sr.prog)
+		if err != nil {
+			e.fail(sr.pos, rr.typ+"."+sr.label, err)
+			return nil
+		}
+		last := sr.resolved.Last()
+		if last.Type.Name == "Reference" {
+			out = e.placeResources(out)
+		}
+		val, err := e.toJSON(out, last)
+		if err != nil {
+			e.fail(sr.pos, last.Label, err)
+			return nil
+		}
+		if val.IsNull() {
+			return nil
+		}
+		return []fhirjson.Value{val}
+	}
+	positions := []int{e.cur}
+	if sr.foreach >= 0 {
+		positions = e.blockPositions(rr, sr.foreach)
+	}
+	saved := e.cur
+	defer func() { e.cur = saved }()
+	var out []fhirjson.Value
+	for _, pos := range positions {
+		e.cur = pos
+		if sr.when != nil {
+			ok, err := e.run(sr.when)
+			if err != nil {
+				e.fail(sr.when.pos, rr.typ+"."+sr.label+" (when)", err)
+				continue
+			}
+			if b, _ := ok.(bool); !b {
+				continue
+			}
+		}
+		var elem fhirjson.Value
+		for _, sub := range sr.block {
+			for _, val := range e.values(rr, sub) {
+				var err error
+				elem, err = e.put(elem, sub, 0, val)
+				if err != nil {
+					e.fail(sub.pos, sub.resolved.Last().Label, err)
+				}
+			}
+		}
+		if !elem.IsNull() {
+			out = append(out, elem)
+		}
+	}
+	return out
+}
+
+// blockPositions are the occurrences of segment sid that belong to the
+// resource being built: all of them, or, in a foreach resource, those after
+// its segment and before the next occurrence of it (an OBX's NTEs).
+func (e *Env) blockPositions(rr *resourceRule, sid int) []int {
+	all := e.segPos[sid]
+	if rr.foreach < 0 || e.cur < 0 {
+		return all
+	}
+	next := int(^uint(0) >> 1)
+	for _, p := range e.segPos[rr.foreach] {
+		if p > e.cur {
+			next = p
+			break
+		}
+	}
+	var out []int
+	for _, p := range all {
+		if p > e.cur && p < next {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // placeResources gives every resource that a converter returned for a
@@ -425,6 +496,33 @@ func (e *Env) toJSON(out any, st fhir.Step) (fhirjson.Value, error) {
 		v = fhirjson.Int(x)
 	case float64:
 		v = fhirjson.Num(strconv.FormatFloat(x, 'f', -1, 64))
+	case map[string]any:
+		// an object literal ({"system": "...", "code": "..."}): each member
+		// is checked against the element's type like a set entry would be
+		if st.Primitive() {
+			return v, fmt.Errorf("%s is %s, a primitive, but the expression gives an object", st.Label, st.Type.Name)
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var b fhirjson.Builder
+		for _, k := range keys {
+			ms, err := st.Member(k)
+			if err != nil {
+				return v, err
+			}
+			mv, err := e.toJSON(x[k], ms)
+			if err != nil {
+				return v, err
+			}
+			if ms.Repeats() && mv.Kind() != fhirjson.KindArray && !mv.IsNull() {
+				mv = fhirjson.Arr(mv)
+			}
+			b.Set(k, mv)
+		}
+		return b.Value(), nil
 	case []any:
 		var arr []fhirjson.Value
 		for _, el := range x {
@@ -489,7 +587,7 @@ func validatePrimitive(typ, text string) error {
 
 // put sets val at the element path of sr, from step i, in obj.
 func (e *Env) put(obj fhirjson.Value, sr *setRule, i int, val fhirjson.Value) (fhirjson.Value, error) {
-	st, rs := sr.steps[i], sr.resolved.Steps[i]
+	st, rs := sr.steps[i], sr.resolved.Steps[sr.offset+i]
 	existing := obj.Get(st.name)
 	if i == len(sr.steps)-1 {
 		if !rs.Repeats() {
