@@ -64,6 +64,10 @@ type setRule struct {
 	block   []*setRule
 	foreach int
 	when    *program
+	// foreachField is set for `foreach: PV1[7]`: one element per repetition
+	// of that field, in which PV1[7] (and its components) is the repetition.
+	foreachField *hl7.Path
+	foreachSID   int
 }
 
 // elemStep is one step of an element path as written in a rule:
@@ -383,10 +387,14 @@ func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRu
 		}
 		if se.foreach != nil {
 			seg := se.foreach.text
-			if !isSegmentID(seg) {
-				c.errorf(se.foreach.pos, "foreach %q must name a segment, e.g. foreach: NK1", seg)
-			} else {
+			switch {
+			case isSegmentID(seg):
 				sr.foreach = c.sid(seg)
+			case fieldRef(seg) != nil:
+				sr.foreachField = fieldRef(seg)
+				sr.foreachSID = c.sid(sr.foreachField.Seg)
+			default:
+				c.errorf(se.foreach.pos, "foreach %q must name a segment (foreach: NK1) or a field (foreach: PV1[7])", seg)
 			}
 		}
 		if se.when != nil {
@@ -636,6 +644,18 @@ func (p *patcher) replaceWithField(n *ast.Node, path hl7.Path) {
 	}
 	p.fields[call] = len(c.r.paths) - 1
 	ast.Patch(n, call)
+}
+
+// fieldRef reads `PV1[7]`, a field as a block's foreach names it.
+func fieldRef(s string) *hl7.Path {
+	if len(s) < 6 || !isSegmentID(s[:3]) || s[3] != '[' || s[len(s)-1] != ']' {
+		return nil
+	}
+	n, err := strconv.Atoi(s[4 : len(s)-1])
+	if err != nil || n < 1 {
+		return nil
+	}
+	return &hl7.Path{Seg: s[:3], Field: n}
 }
 
 // isSegmentID tells HL7 segment names (PID, OBX, ZPI, PV1) from the

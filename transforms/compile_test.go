@@ -244,7 +244,7 @@ func TestElementBlocks(t *testing.T) {
 		"PID|1||1^^^H||DOE^JANE|SMITH^ANN\r" +
 		"NK1|1|DOE^JOHN|SPO^Spouse^HL70063\r" +
 		"NK1|2|DOE^JIM|CHD^Child^HL70063\r" +
-		"PV1|1|I|||||11^Who^Doc^^^^^^NPI&2.16.840.1.113883.4.6&ISO||22^Con^Sul^^^^^^NPI&2.16.840.1.113883.4.6&ISO\r" +
+		"PV1|1|I|||||11^Who^Doc^^^^^^NPI&2.16.840.1.113883.4.6&ISO~12^Two^Doc^^^^^^NPI&2.16.840.1.113883.4.6&ISO||22^Con^Sul^^^^^^NPI&2.16.840.1.113883.4.6&ISO\r" +
 		"OBX|1|ST|A^First||x\rNTE|1||note one\rNTE|2||note two\r" +
 		"OBX|2|ST|B^Second||y\r" +
 		"OBX|3|ST|C^Third||z\rNTE|1||note three\r"
@@ -273,6 +273,12 @@ func TestElementBlocks(t *testing.T) {
 	}
 	if strings.Contains(b, `"text":"referrer"`) {
 		t.Error("the referrer block was made though PV1-8 is empty (when: present(PV1[8]))")
+	}
+	if n := strings.Count(b, `"code":"ATND"`); n != 2 {
+		t.Errorf("%d attenders, want 2 (one per PV1-7 repetition)", n)
+	}
+	if n := strings.Count(b, `"resourceType":"Practitioner"`); n != 3 {
+		t.Errorf("%d practitioners, want 3", n)
 	}
 	if n := strings.Count(b, `"note"`); n != 2 {
 		t.Errorf("%d Observations with notes, want 2 (the second OBX has none)", n)

@@ -14,7 +14,9 @@
 // element of a repeating element from paths relative to it, is dropped
 // when it comes out empty or its `when` is false, and with `foreach: SEG`
 // makes one element per occurrence of SEG (in a foreach resource, the
-// occurrences between its segment and the next one: an OBX's NTEs):
+// occurrences between its segment and the next one: an OBX's NTEs); with
+// `foreach: PV1[7]`, one per repetition of that field, in which PV1[7]
+// means the repetition:
 //
 //	participant[+referrer]:
 //	  when: present(PV1[8])

@@ -47,6 +47,10 @@ type Env struct {
 	vm     envVM
 	ctx    datatype.Context
 
+	// rep* select one repetition of one field while a block's foreach
+	// over that field runs (repSID -1: none).
+	repSID, repField, repIdx int
+
 	atPos  Pos // the element being computed, for converter errors
 	atElem string
 
@@ -106,6 +110,11 @@ func (e *Env) field(i int) *Field {
 		f.v = hl7.Value{}
 		return f
 	}
-	f.v = e.m.Segment(f.seg).Get(cp.path)
+	p := cp.path
+	if e.repSID >= 0 && cp.sid == e.repSID && p.Field == e.repField && p.Rep == 0 {
+		p.Rep = e.repIdx // the repetition a foreach over this field is at
+		f.path.Rep = e.repIdx
+	}
+	f.v = e.m.Segment(f.seg).Get(p)
 	return f
 }

@@ -110,7 +110,7 @@ func (e *Env) start(r *Rules, m *hl7.Message) {
 	e.Msg = Header{Type: h.Type, Event: h.Event, Structure: h.Structure, Version: h.Version, ControlID: h.ControlID,
 		ProcessingID: h.ProcessingID, SendingApplication: h.SendingApplication, SendingFacility: h.SendingFacility,
 		ReceivingApplication: h.ReceivingApplication, ReceivingFacility: h.ReceivingFacility, Timestamp: h.DateTime}
-	e.m, e.rules, e.cur = m, r, -1
+	e.m, e.rules, e.cur, e.repSID = m, r, -1, -1
 	for len(e.segPos) < len(r.segIDs) {
 		e.segPos = append(e.segPos, nil)
 	}
@@ -303,15 +303,34 @@ func (e *Env) values(rr *resourceRule, sr *setRule) []fhirjson.Value {
 		}
 		return []fhirjson.Value{val}
 	}
-	positions := []int{e.cur}
-	if sr.foreach >= 0 {
-		positions = e.blockPositions(rr, sr.foreach)
+	type at struct{ seg, rep int }
+	positions := []at{{e.cur, 0}}
+	switch {
+	case sr.foreach >= 0:
+		positions = nil
+		for _, p := range e.blockPositions(rr, sr.foreach) {
+			positions = append(positions, at{p, 0})
+		}
+	case sr.foreachField != nil:
+		positions = nil
+		if seg := e.segment(sr.foreachSID, 0); seg >= 0 {
+			reps := e.m.Segment(seg).Field(sr.foreachField.Field).Reps()
+			for r := 1; r <= reps; r++ {
+				positions = append(positions, at{e.cur, r})
+			}
+		}
 	}
-	saved := e.cur
-	defer func() { e.cur = saved }()
+	saved, savedRep := e.cur, [3]int{e.repSID, e.repField, e.repIdx}
+	defer func() {
+		e.cur = saved
+		e.repSID, e.repField, e.repIdx = savedRep[0], savedRep[1], savedRep[2]
+	}()
 	var out []fhirjson.Value
 	for _, pos := range positions {
-		e.cur = pos
+		e.cur = pos.seg
+		if pos.rep > 0 {
+			e.repSID, e.repField, e.repIdx = sr.foreachSID, sr.foreachField.Field, pos.rep
+		}
 		if sr.when != nil {
 			ok, err := e.run(sr.when)
 			if err != nil {
