@@ -29,10 +29,11 @@ var update = flag.Bool("update", false, "rewrite testdata/*.bundle.json from the
 // When a converter learns to cope with one (a warning instead of an error),
 // its entry here fails and must go.
 var knownDefects = map[string][]string{
-	// PV1-7's XCN has components 15-19 one place early: XCN.19 (Effective
-	// Date, DTM) is "doctor".
+	// PV1-7's and PV1-17's XCN have components 15-19 one place early:
+	// XCN.19 (Effective Date, DTM) is "doctor".
 	"test-conversion-ADT_A01.hl7": {
-		`Encounter.participant[0].individual from PV1-7: xcn: repetition 1: XCN.19: "doctor" is not a valid HL7 date/time`,
+		`Encounter.participant[+attender].individual from PV1-7[1]: xcn: XCN.19: "doctor" is not a valid HL7 date/time`,
+		`Encounter.participant[+admitter].individual from PV1-17[1]: xcn: XCN.19: "doctor" is not a valid HL7 date/time`,
 	},
 	// IN1 lacks a field near its start: IN1-4 (company name) is an
 	// address and IN1-12 (plan effective date) the insured's address.
