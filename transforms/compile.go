@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/internal/suggest"
 	"github.com/plexus-hl7/plexus/transforms/datatype"
 	"github.com/plexus-hl7/plexus/transforms/fhir"
 	"github.com/plexus-hl7/plexus/transforms/vocab"
@@ -684,7 +685,7 @@ func suggestFunc(name string) string {
 	}
 	var cands []cand
 	try := func(f string) {
-		if d := editDistance(strings.ToLower(name), f); d <= 2 {
+		if d := suggest.Distance(strings.ToLower(name), f, 2); d <= 2 {
 			cands = append(cands, cand{f, d})
 		}
 	}
@@ -700,24 +701,4 @@ func suggestFunc(name string) string {
 		names = append(names, cands[i].name)
 	}
 	return strings.Join(names, ", ")
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

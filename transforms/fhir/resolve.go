@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	namedist "github.com/plexus-hl7/plexus/internal/suggest"
 )
 
 // Step is one property name of a path, resolved.
@@ -346,7 +348,7 @@ func suggest(name string, names []string) []string {
 		limit = 1 // two edits turn a short name into too many others
 	}
 	for _, n := range names {
-		if d := levenshtein(lname, strings.ToLower(n), limit); d <= limit {
+		if d := namedist.Distance(lname, strings.ToLower(n), limit); d <= limit {
 			cs = append(cs, cand{n, d})
 		}
 	}
@@ -355,34 +357,4 @@ func suggest(name string, names []string) []string {
 		out = append(out, cs[i].n)
 	}
 	return out
-}
-
-// levenshtein is the edit distance of a and b, or max+1 when it is larger
-// than max.
-func levenshtein(a, b string, max int) int {
-	if d := len(a) - len(b); d > max || -d > max {
-		return max + 1
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		best := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			best = min(best, cur[j])
-		}
-		if best > max {
-			return max + 1
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
