@@ -158,7 +158,7 @@ func (f *Field) errorf(format string, args ...any) error {
 // name or v2 table number). A code the map does not know is kept as sent:
 // never dropped, and the required-binding check then decides.
 func tableCode(name string, v any) (string, error) {
-	m, err := vocab.Resolve(name)
+	m, err := datatype.VocabMap(name)
 	if err != nil {
 		return "", err
 	}

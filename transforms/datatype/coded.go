@@ -319,7 +319,7 @@ func translate(c *Context, m *vocab.Map, k coding) coding {
 // lookupMap finds a vocabulary map for a converter called with one. The
 // rule compiler checks map names at load (vocab.Resolve), so an unknown
 // name here is a programming error, reported as an error.
-func lookupMap(name string) (*vocab.Map, error) {
+func VocabMap(name string) (*vocab.Map, error) {
 	if name == "" {
 		return nil, nil
 	}
@@ -351,7 +351,7 @@ func CodeableConceptFrom(c *Context, v hl7.Value, mapName string) (fhirjson.Valu
 	if !v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
-	m, err := lookupMap(mapName)
+	m, err := VocabMap(mapName)
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
@@ -388,7 +388,7 @@ func CodingFrom(c *Context, v hl7.Value, mapName string) (fhirjson.Value, error)
 	if !v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
-	m, err := lookupMap(mapName)
+	m, err := VocabMap(mapName)
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
@@ -411,7 +411,7 @@ func Code(c *Context, v hl7.Value, mapName string) (fhirjson.Value, error) {
 	if !v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
-	m, err := lookupMap(mapName)
+	m, err := VocabMap(mapName)
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
@@ -447,7 +447,7 @@ func Boolean(c *Context, v hl7.Value, mapName string) (fhirjson.Value, error) {
 	if !v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
-	m, err := lookupMap(mapName)
+	m, err := VocabMap(mapName)
 	if err != nil {
 		return fhirjson.Value{}, err
 	}

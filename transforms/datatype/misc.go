@@ -98,7 +98,7 @@ func msgMessageHeader(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if code == "" {
 		return fhirjson.Value{}, nil
 	}
-	m, err := lookupMap("EventType")
+	m, err := VocabMap("EventType")
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
@@ -133,7 +133,7 @@ func tag(c *Context, code, mapName, system string) (fhirjson.Value, error) {
 	if code == "" {
 		return fhirjson.Value{}, nil
 	}
-	m, err := lookupMap(mapName)
+	m, err := VocabMap(mapName)
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
