@@ -21,14 +21,7 @@ func BenchmarkConvert(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, err := os.ReadFile("testdata/patient.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := Compile("patient.yaml", []byte(strings.Replace(string(src), "timezone:", "on_error: partial\ntimezone:", 1)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := mustLoad(b, "testdata/patient-partial.yaml")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Convert(m); err != nil {

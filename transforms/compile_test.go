@@ -12,6 +12,16 @@ import (
 	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 )
 
+// mustLoad loads a rule file with what it extends.
+func mustLoad(t testing.TB, name string) *Rules {
+	t.Helper()
+	r, err := (&Loader{}).Load(name)
+	if err != nil {
+		t.Fatalf("load %s:\n%v", name, err)
+	}
+	return r
+}
+
 func mustCompileFile(t testing.TB, name string) *Rules {
 	t.Helper()
 	src, err := os.ReadFile(name)
@@ -84,12 +94,7 @@ func TestConvertErrors(t *testing.T) {
 		}
 	}
 
-	src, _ := os.ReadFile("testdata/patient.yaml")
-	partial, err := Compile("partial.yaml", []byte(strings.Replace(string(src), "timezone:", "on_error: partial\ntimezone:", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = partial.Convert(m)
+	res, err = mustLoad(t, "testdata/patient-partial.yaml").Convert(m)
 	if err != nil || res.Bundle == nil || len(res.Errors) < 2 {
 		t.Fatalf("partial: %v %d errors", err, len(res.Errors))
 	}
@@ -152,12 +157,7 @@ func TestPartialKeepsConverterValue(t *testing.T) {
 	if _, err := mustCompileFile(t, "testdata/patient.yaml").Convert(m); !errors.Is(err, ErrConversion) {
 		t.Fatalf("reject mode: %v", err)
 	}
-	src, _ := os.ReadFile("testdata/patient.yaml")
-	r, err := Compile("partial.yaml", []byte(strings.Replace(string(src), "timezone:", "on_error: partial\ntimezone:", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := r.Convert(m)
+	res, err := mustLoad(t, "testdata/patient-partial.yaml").Convert(m)
 	if err != nil {
 		t.Fatal(err)
 	}
