@@ -257,15 +257,15 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 		body.Set("id", fhirjson.Str(in.id))
 	}
 	for _, sr := range rr.sets {
-		for _, val := range e.values(rr, sr) {
+		e.each(rr, sr, func(val fhirjson.Value) {
 			name := sr.steps[0].name
 			top, err := e.put(fhirjson.Obj(fhirjson.M(name, body.Get(name))), sr, 0, val)
 			if err != nil {
 				e.fail(sr.pos, sr.resolved.Last().Label, err)
-				continue
+				return
 			}
 			body.Set(name, top.Get(name))
-		}
+		})
 	}
 	entry := []fhirjson.Member{
 		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+in.id)),
@@ -277,17 +277,19 @@ func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
 	return fhirjson.Obj(entry...)
 }
 
-// values computes what set rule sr puts at its path: the expression's
-// value; for an element block, one new element per occurrence of its
-// foreach segment (once without one), each built from the block's rules
-// and dropped when it comes out empty.
-func (e *Env) values(rr *resourceRule, sr *setRule) []fhirjson.Value {
+// each computes what set rule sr puts at its path and hands each value to
+// put: the expression's value; for an element block, one new element per
+// occurrence of its foreach segment or field repetition (once without
+// one), each built from the block's rules and dropped when it comes out
+// empty. (A callback, not a slice: most rules give one value, and this
+// runs for every element of every message.)
+func (e *Env) each(rr *resourceRule, sr *setRule, put func(fhirjson.Value)) {
 	if sr.block == nil {
 		e.atPos, e.atElem = sr.pos, rr.typ+"."+sr.label
 		out, err := e.run(sr.prog)
 		if err != nil {
 			e.fail(sr.pos, rr.typ+"."+sr.label, err)
-			return nil
+			return
 		}
 		last := sr.resolved.Last()
 		if last.Type.Name == "Reference" {
@@ -296,12 +298,12 @@ func (e *Env) values(rr *resourceRule, sr *setRule) []fhirjson.Value {
 		val, err := e.toJSON(out, last)
 		if err != nil {
 			e.fail(sr.pos, last.Label, err)
-			return nil
+			return
 		}
-		if val.IsNull() {
-			return nil
+		if !val.IsNull() {
+			put(val)
 		}
-		return []fhirjson.Value{val}
+		return
 	}
 	type at struct{ seg, rep int }
 	positions := []at{{e.cur, 0}}
@@ -325,7 +327,6 @@ func (e *Env) values(rr *resourceRule, sr *setRule) []fhirjson.Value {
 		e.cur = saved
 		e.repSID, e.repField, e.repIdx = savedRep[0], savedRep[1], savedRep[2]
 	}()
-	var out []fhirjson.Value
 	for _, pos := range positions {
 		e.cur = pos.seg
 		if pos.rep > 0 {
@@ -343,19 +344,17 @@ func (e *Env) values(rr *resourceRule, sr *setRule) []fhirjson.Value {
 		}
 		var elem fhirjson.Value
 		for _, sub := range sr.block {
-			for _, val := range e.values(rr, sub) {
+			e.each(rr, sub, func(val fhirjson.Value) {
 				var err error
-				elem, err = e.put(elem, sub, 0, val)
-				if err != nil {
+				if elem, err = e.put(elem, sub, 0, val); err != nil {
 					e.fail(sub.pos, sub.resolved.Last().Label, err)
 				}
-			}
+			})
 		}
 		if !elem.IsNull() {
-			out = append(out, elem)
+			put(elem)
 		}
 	}
-	return out
 }
 
 // blockPositions are the occurrences of segment sid that belong to the
