@@ -1,0 +1,67 @@
+package transforms
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/plexus-hl7/plexus/hl7"
+)
+
+// compileWhen compiles the value of the first key of a one-line YAML map.
+func compileWhen(t *testing.T, src string) (*Condition, error) {
+	t.Helper()
+	f, err := parser.ParseBytes([]byte(src), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := f.Docs[0].Body.(*ast.MappingNode).Values[0]
+	return CompileCondition("routes.yaml", mv.Value)
+}
+
+func TestCondition(t *testing.T) {
+	m, err := hl7.Parse([]byte("MSH|^~\\&|EPIC|HOSP|||20240101||ADT^A01^ADT_A01|1|P|2.5\rPID|1||123^^^MRN||DOE^JANE\rPV1|1|I\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`when: msg.type == "ADT" && msg.event in ["A01", "A04"]`, true},
+		{`when: msg.event == "A03"`, false},
+		{`when: PV1[2] == "I"`, true},
+		{`when: PV1[2] == "O"`, false},
+		{`when: present(PID) && !present(OBX)`, true},
+		{`when: v("PID-3.4") == "MRN"`, true},
+		{`when: msg.sendingApp startsWith "EP"`, true},
+	} {
+		c, err := compileWhen(t, tc.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		got, err := c.Eval(m)
+		if err != nil || got != tc.want {
+			t.Errorf("%s = %v, %v; want %v", tc.src, got, err, tc.want)
+		}
+	}
+}
+
+func TestConditionErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`when: msg.typ == "ADT"`, "routes.yaml:1:"},
+		{`when: PID[3]`, "routes.yaml:1:7"},
+		{`when: "msg.type +"`, "routes.yaml:1:"},
+		{`when: ref(patient)`, "no resource"},
+		{`when: cx(PID[3]) == 1`, "routes.yaml:1:"},
+	} {
+		_, err := compileWhen(t, tc.src)
+		var le LoadErrors
+		if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want LoadErrors containing %q", tc.src, err, tc.want)
+		}
+	}
+}
