@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// maxGroup bounds one group commit.
+const maxGroup = 1024
+
+// committer is group commit for journal appends: callers queue a record
+// and wait; one goroutine takes whatever is queued, assigns sequence
+// numbers in order, writes the group as one pebble batch with one sync and
+// wakes them all. While a sync runs the next group gathers, so the group
+// size follows the load. With Linger set it also waits, briefly, for the
+// appends already in flight on other connections: an MLLP sender waits for
+// each ACK, so without that the groups alternate at half the connections
+// (engine/store/storebench/README.md, "What the numbers say", 1).
+type committer struct {
+	s        *DB
+	in       chan *waiter
+	inflight atomic.Int64
+	mu       sync.RWMutex
+	closed   bool
+	done     chan struct{}
+	pool     sync.Pool
+}
+
+type waiter struct {
+	r    *Record
+	done chan error
+}
+
+var errClosed = ErrClosed
+
+func newCommitter(s *DB) *committer {
+	c := &committer{s: s, in: make(chan *waiter, maxGroup), done: make(chan struct{})}
+	c.pool.New = func() any { return &waiter{done: make(chan error, 1)} }
+	go c.loop()
+	return c
+}
+
+func (c *committer) submit(ctx context.Context, r *Record) error {
+	c.inflight.Add(1)
+	defer c.inflight.Add(-1)
+	w := c.pool.Get().(*waiter)
+	w.r = r
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.in <- w:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	c.mu.RUnlock()
+	// Once queued the append will be committed; wait for it even if ctx
+	// ends, or the waiter would be reused while the committer holds it.
+	err := <-w.done
+	w.r = nil
+	c.pool.Put(w)
+	return err
+}
+
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.in)
+	}
+	c.mu.Unlock()
+	<-c.done
+}
+
+func (c *committer) loop() {
+	defer close(c.done)
+	group := make([]*waiter, 0, maxGroup)
+	var buf []byte
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		w, ok := <-c.in
+		if !ok {
+			return
+		}
+		group = append(group[:0], w)
+		group = c.drain(group)
+		if linger := c.s.opts.Linger; linger > 0 && int64(len(group)) < c.inflight.Load() {
+			timer.Reset(linger)
+		wait:
+			for len(group) < maxGroup && int64(len(group)) < c.inflight.Load() {
+				select {
+				case w, ok := <-c.in:
+					if !ok {
+						break wait
+					}
+					group = append(group, w)
+				case <-timer.C:
+					break wait
+				}
+			}
+			timer.Stop()
+		}
+		start := time.Now()
+		var err error
+		buf, err = c.commit(group, buf)
+		if c.s.opts.Commit != nil {
+			c.s.opts.Commit(len(group), time.Since(start))
+		}
+		for _, w := range group {
+			w.done <- err
+		}
+	}
+}
+
+func (c *committer) drain(group []*waiter) []*waiter {
+	for len(group) < maxGroup {
+		select {
+		case w, ok := <-c.in:
+			if !ok {
+				return group
+			}
+			group = append(group, w)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// commit writes one group. Sequence numbers are taken only when the batch
+// commits, so a failed commit leaves no gap and no record half-numbered.
+func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
+	s := c.s
+	b := s.db.NewBatch()
+	defer b.Close()
+	seq := s.seq.Load()
+	// control ids seen earlier in this group (not yet readable in the db)
+	var inGroup map[string]uint64
+	var kbuf []byte
+	for _, w := range group {
+		r := w.r
+		r.Seq = 0
+		if s.opts.Dedupe != DedupeOff && r.Status == Accepted && r.ControlID != "" {
+			ck := key(tControl, r.Sender, r.ControlID)
+			if prev, ok := inGroup[string(ck)]; ok {
+				r.Status, r.DuplicateOf = Duplicate, prev
+			} else if prev, err := c.lookupControl(ck, r.Received); err != nil {
+				return buf, err
+			} else if prev != 0 {
+				r.Status, r.DuplicateOf = Duplicate, prev
+			}
+			if r.Status == Duplicate {
+				r.Route = s.opts.Dedupe == DedupeProcess
+				if s.opts.Dedupe == DedupeIgnore {
+					continue
+				}
+			}
+		}
+		seq++
+		r.Seq = seq
+		buf = r.encode(buf[:0])
+		if err := b.Set(seqKey(tJournal, seq), buf, nil); err != nil {
+			return buf, err
+		}
+		if r.Status == Accepted || r.Route {
+			if err := b.Set(seqKey(tPending, seq), nil, nil); err != nil {
+				return buf, err
+			}
+		}
+		if r.Status == Accepted && r.ControlID != "" {
+			ck := key(tControl, r.Sender, r.ControlID)
+			kbuf = be64(kbuf[:0], seq)
+			kbuf = be64(kbuf, uint64(r.Received.UnixNano()))
+			if err := b.Set(ck, kbuf, nil); err != nil {
+				return buf, err
+			}
+			if s.opts.Dedupe != DedupeOff {
+				if inGroup == nil {
+					inGroup = map[string]uint64{}
+				}
+				inGroup[string(ck)] = seq
+			}
+		}
+	}
+	if b.Empty() {
+		return buf, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		for _, w := range group {
+			w.r.Seq = 0
+		}
+		return buf, fmt.Errorf("commit: %w", err)
+	}
+	s.seq.Store(seq)
+	return buf, nil
+}
+
+// lookupControl returns the seq of the accepted message with control key ck
+// received within the dedupe window before t, or 0.
+func (c *committer) lookupControl(ck []byte, t time.Time) (uint64, error) {
+	v, closer, err := c.s.db.Get(ck)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("dedupe lookup: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 16 {
+		return 0, errCorrupt
+	}
+	seq, at := beUint64(v), time.Unix(0, int64(beUint64(v[8:])))
+	if t.Sub(at) > c.s.opts.DedupeWindow {
+		return 0, nil
+	}
+	return seq, nil
+}

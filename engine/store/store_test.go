@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T, dir string, o Options) *DB {
+	t.Helper()
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func rec(ctrl string) *Record {
+	return &Record{Received: time.Now(), Listener: "adt", Sender: "EPIC|HOSP", ControlID: ctrl, Type: "ADT^A01",
+		Version: "2.5", Status: Accepted, Raw: []byte("MSH|^~\\&|EPIC|HOSP|||||ADT^A01|" + ctrl + "|P|2.5\r")}
+}
+
+func TestAppendRouteDeliverReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	ctx := context.Background()
+	for i := range 3 {
+		r := rec(fmt.Sprint("c", i))
+		if err := s.Append(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("seq %d, want %d", r.Seq, i+1)
+		}
+	}
+	bad := &Record{Received: time.Now(), Status: Rejected, Reason: "no MSH", Raw: []byte("garbage")}
+	if err := s.Append(ctx, bad); err != nil || bad.Seq != 4 {
+		t.Fatal(bad.Seq, err)
+	}
+	p, err := s.Pending(0, 10)
+	if err != nil || fmt.Sprint(p) != "[1 2 3]" {
+		t.Fatalf("pending %v %v (rejected messages are not routed)", p, err)
+	}
+	ds, err := s.Route(1, Outcome{State: Routed, Key: "123^MRN"}, []Output{
+		{Route: "adt", ContentType: "application/fhir+json", Body: []byte(`{"resourceType":"Bundle"}`), Dests: []string{"files", "kafka"}},
+	})
+	if err != nil || len(ds) != 2 || ds[0].OSeq != 1 || ds[1].OSeq != 2 {
+		t.Fatalf("route: %v %+v", err, ds)
+	}
+	if _, err := s.Route(2, Outcome{State: Unrouted}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = s.Pending(0, 10)
+	if fmt.Sprint(p) != "[3]" {
+		t.Fatalf("pending after routing %v", p)
+	}
+	ob, err := s.Outbox("kafka", 0, 10)
+	if err != nil || len(ob) != 1 || string(ob[0].Body) != `{"resourceType":"Bundle"}` || ob[0].Key != "123^MRN" || ob[0].ContentType != "application/fhir+json" {
+		t.Fatalf("outbox %v %+v", err, ob)
+	}
+	if err := s.Delivered(ob[0], time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	fo, _ := s.Outbox("files", 0, 10)
+	fo[0].Attempts = 3
+	if err := s.Retrying(fo[0], time.Now(), "disk full", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dead(fo[0], time.Now(), "gave up", []byte("detail")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Statuses(1)
+	if err != nil || len(st) != 2 {
+		t.Fatal(st, err)
+	}
+	for _, x := range st {
+		want := map[string]DeliveryState{"kafka": Delivered, "files": Dead}[x.Dest]
+		if x.State != want || x.Route != "adt" {
+			t.Errorf("status %+v, want %v", x, want)
+		}
+		if x.Dest == "files" && (x.Attempts != 3 || x.LastError != "gave up" || string(x.Detail) != "detail") {
+			t.Errorf("dead status %+v", x)
+		}
+	}
+	var dead []DeadLetter
+	s.DeadLetters("", func(d DeadLetter) bool { dead = append(dead, d); return true })
+	if len(dead) != 1 || dead[0] != (DeadLetter{"files", 1, "adt"}) {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, dir, Options{})
+	if s.LastSeq() != 4 {
+		t.Fatalf("last seq after reopen %d", s.LastSeq())
+	}
+	r, err := s.Record(4)
+	if err != nil || r.Status != Rejected || r.Reason != "no MSH" || string(r.Raw) != "garbage" {
+		t.Fatalf("record 4: %+v %v", r, err)
+	}
+	d, err := s.Requeue("files", 1, "adt")
+	if err != nil || d.OSeq != 3 {
+		t.Fatalf("requeue: %+v %v (outbox sequence must survive a restart)", d, err)
+	}
+	fo, _ = s.Outbox("files", 0, 10)
+	if len(fo) != 1 || fo[0].OSeq != 3 || fo[0].Attempts != 0 || string(fo[0].Body) == "" {
+		t.Fatalf("requeued outbox %+v", fo)
+	}
+	dead = nil
+	s.DeadLetters("files", func(d DeadLetter) bool { dead = append(dead, d); return true })
+	if len(dead) != 0 {
+		t.Fatalf("dead letter kept after requeue: %+v", dead)
+	}
+	if err := s.Reroute(2); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = s.Pending(0, 10)
+	if fmt.Sprint(p) != "[2 3]" {
+		t.Fatalf("pending after reroute %v", p)
+	}
+	o, err := s.Outcome(1)
+	if err != nil || o.State != Routed || o.Key != "123^MRN" {
+		t.Fatalf("outcome %+v %v", o, err)
+	}
+}
+
+func TestDedupe(t *testing.T) {
+	for _, mode := range []Dedupe{DedupeRecord, DedupeIgnore, DedupeProcess} {
+		s := open(t, t.TempDir(), Options{Dedupe: mode, DedupeWindow: time.Hour})
+		ctx := context.Background()
+		a, b := rec("X1"), rec("X1")
+		other := rec("X1")
+		other.Sender = "LAB|HOSP"
+		old := rec("X2")
+		old.Received = time.Now().Add(-2 * time.Hour)
+		again := rec("X2")
+		for _, r := range []*Record{a, b, other, old, again} {
+			if err := s.Append(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a.Status != Accepted || other.Status != Accepted || old.Status != Accepted || again.Status != Accepted {
+			t.Errorf("%v: first, other sender and outside-window messages must be accepted: %v %v %v %v", mode, a.Status, other.Status, old.Status, again.Status)
+		}
+		if b.Status != Duplicate || b.DuplicateOf != a.Seq {
+			t.Errorf("%v: retry not a duplicate: %+v", mode, b)
+		}
+		p, _ := s.Pending(0, 10)
+		switch mode {
+		case DedupeIgnore:
+			if b.Seq != 0 || len(p) != 4 {
+				t.Errorf("ignore: seq %d pending %v", b.Seq, p)
+			}
+		case DedupeRecord:
+			if b.Seq == 0 || len(p) != 4 {
+				t.Errorf("record: seq %d pending %v", b.Seq, p)
+			}
+		case DedupeProcess:
+			if b.Seq == 0 || len(p) != 5 {
+				t.Errorf("process: seq %d pending %v", b.Seq, p)
+			}
+		}
+	}
+}
+
+// Concurrent appends share syncs and get distinct, gapless sequence
+// numbers; duplicates inside one group are caught too.
+func TestGroupCommit(t *testing.T) {
+	var mu sync.Mutex
+	var commits, items int
+	s := open(t, t.TempDir(), Options{Dedupe: DedupeRecord, DedupeWindow: time.Hour, Commit: func(n int, _ time.Duration) {
+		mu.Lock()
+		commits++
+		items += n
+		mu.Unlock()
+	}})
+	const writers, per = 16, 50
+	var wg sync.WaitGroup
+	seqs := make(chan uint64, writers*per)
+	dups := make(chan uint64, writers*per)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range per {
+				// writers 0 and 1 send the same control ids
+				r := rec(fmt.Sprintf("w%d-%d", w%(writers-1), i))
+				if err := s.Append(context.Background(), r); err != nil {
+					t.Error(err)
+					return
+				}
+				if r.Status == Duplicate {
+					dups <- r.Seq
+				}
+				seqs <- r.Seq
+			}
+		})
+	}
+	wg.Wait()
+	close(seqs)
+	close(dups)
+	seen := map[uint64]bool{}
+	for q := range seqs {
+		if seen[q] {
+			t.Fatalf("seq %d twice", q)
+		}
+		seen[q] = true
+	}
+	for q := uint64(1); q <= writers*per; q++ {
+		if !seen[q] {
+			t.Fatalf("seq %d missing", q)
+		}
+	}
+	if n := len(dups); n != per {
+		t.Errorf("%d duplicates, want %d", n, per)
+	}
+	if commits >= items {
+		t.Logf("no commit was shared (%d commits for %d appends): a very slow machine?", commits, items)
+	}
+	t.Logf("%d appends in %d commits", items, commits)
+}
