@@ -148,3 +148,11 @@ func Kinds() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Accepter is implemented by a Config whose destination takes only some
+// content types (a FHIR server takes Bundles, an MLLP peer raw v2). The
+// config check refuses a route that sends it anything else. A Config that
+// does not implement it takes both.
+type Accepter interface {
+	Accepts(contentType string) bool
+}
