@@ -31,3 +31,16 @@ func Distance(a, b string, max int) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest returns the word of known nearest to s, if it is near enough to
+// be a typo (at most a third of s's length in edits, and at least 1), or "".
+func Closest(s string, known []string) string {
+	max := len(s)/3 + 1
+	best, bestD := "", max+1
+	for _, k := range known {
+		if d := Distance(s, k, max); d <= max && d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
