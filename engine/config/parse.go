@@ -336,7 +336,6 @@ func (p *parser) checkKeys(n ast.Node, t reflect.Type, where string) {
 	}
 }
 
-
 func (p *parser) listener(n ast.Node) {
 	l := &Listener{Ack: "original", Unrouted: "accept", Pos: p.pos(n)}
 	if !p.decode(n, l, "listener") {
