@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Content types of Message.Body.
@@ -54,6 +55,9 @@ type Message struct {
 	Body []byte
 	// Attempt counts delivery attempts of this (message, destination), from 1.
 	Attempt int
+	// Received is when the inbound message was journaled: the same on every
+	// attempt and replay, so names and keys made from it are stable.
+	Received time.Time
 }
 
 // Destination delivers messages to one configured endpoint. Deliver is called

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/plexus-hl7/plexus/channels"
 )
@@ -108,14 +107,9 @@ func (c *Config) Warnings() []*channels.FieldError {
 		return nil // Validate reports it
 	}
 	nextSeq := func(d *NameData) { d.Seq++ }
-	// Every part of the time changes, down to the nanosecond.
-	later := func(d *NameData) { d.Time = d.Time.AddDate(1, 1, 1).Add(time.Hour + time.Minute + time.Second + 1) }
 	var w []*channels.FieldError
 	if !n.dependsOn(nextSeq) {
 		w = append(w, channels.Fieldf("name", "does not use {{.Seq}}: two messages can get the same name, and the later overwrites the earlier"))
-	}
-	if n.dependsOn(later) {
-		w = append(w, channels.Fieldf("name", "uses {{.Time}}, the time of the delivery attempt: a retry at a later time writes a second file instead of replacing the first"))
 	}
 	return w
 }

@@ -80,8 +80,8 @@ func TestWarnings(t *testing.T) {
 	}{
 		{"file", "", 0},
 		{"file", "{{.ControlID}}", 1}, // no Seq
-		{"file", `{{.Time.Format "2006-01-02"}}/{{.Seq}}`, 1},   // Time
-		{"file", `{{.Time.Format "15:04:05.000"}}-{{.Key}}`, 2}, // both
+		{"file", `{{.Time.Format "2006-01-02"}}/{{.Seq}}`, 0},   // Time is the receive time: stable
+		{"file", `{{.Time.Format "15:04:05.000"}}-{{.Key}}`, 1}, // no Seq
 		{"ndjson", "", 0},     // appends are never idempotent
 		{"file", "{{.Seq", 0}, // Validate's business
 	} {

@@ -28,8 +28,8 @@
 //
 // Redelivery is idempotent: the name depends only on the message, so a retry
 // or a replay of the same message overwrites the same file instead of adding
-// a second one (delivery is at least once). The one exception is a name that
-// uses .Time, the time of the attempt: Validate's caller warns about it.
+// a second one (delivery is at least once); .Time is the time the message
+// was received, so it too is the same on every attempt.
 //
 // With format ndjson every FHIR Bundle is compacted to one line and appended
 // to the file the name gives (a rolling file: the default name changes every

@@ -23,7 +23,7 @@ type NameData struct {
 	Source         string    // the listener's name
 	Key            string    // the partition key (by default the patient)
 	IdempotencyKey string    // sending application, facility and MSH-10
-	Time           time.Time // when this attempt runs, UTC: not stable across retries
+	Time           time.Time // when the message was received (journaled), UTC: the same on every retry
 }
 
 // Default names, before the extension is added.
@@ -73,7 +73,7 @@ func nameData(m *channels.Message, now time.Time) NameData {
 		Source:         Sanitise(m.Source),
 		Key:            Sanitise(m.Key),
 		IdempotencyKey: Sanitise(m.IdempotencyKey),
-		Time:           now.UTC(),
+		Time:           received(m, now).UTC(),
 	}
 }
 
@@ -199,4 +199,13 @@ func (n *namer) dependsOn(change func(*NameData)) bool {
 	a, errA := n.render(sample, "")
 	b, errB := n.render(d, "")
 	return errA == nil && errB == nil && a != b
+}
+
+// received is the message's journal time; a message handed over without
+// one (a caller outside the engine) gets the attempt's time.
+func received(m *channels.Message, now time.Time) time.Time {
+	if m.Received.IsZero() {
+		return now
+	}
+	return m.Received
 }
