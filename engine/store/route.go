@@ -41,6 +41,8 @@ type Outcome struct {
 	// Errors holds one line per route that failed (transform errors).
 	Errors []string
 	At     time.Time
+	// Received is the message's journal time, copied to its deliveries.
+	Received time.Time
 }
 
 // Output is what one route made of a message: a body and the destinations
@@ -82,7 +84,10 @@ type Delivery struct {
 	Key         string
 	ContentType string
 	Attempts    int
-	Body        []byte // read from the route's body when the entry is loaded
+	// Received is when the inbound message was journaled (for end-to-end
+	// latency and the retry policy's max age).
+	Received time.Time
+	Body     []byte // read from the route's body when the entry is loaded
 }
 
 // Status is the state of one delivery as the browser shows it.
@@ -116,6 +121,7 @@ func (d *Delivery) encode() []byte {
 	e.str(d.Key)
 	e.str(d.ContentType)
 	e.uvarint(uint64(d.Attempts))
+	e.uvarint(uint64(d.Received.UnixNano()))
 	return e.b
 }
 
@@ -123,6 +129,7 @@ func decodeDelivery(dest string, oseq uint64, v []byte) (*Delivery, error) {
 	d := dec{b: v}
 	d.uvarint()
 	out := &Delivery{Dest: dest, OSeq: oseq, Seq: d.uvarint(), Route: d.str(), Key: d.str(), ContentType: d.str(), Attempts: int(d.uvarint())}
+	out.Received = time.Unix(0, int64(d.uvarint()))
 	if d.err != nil {
 		return nil, fmt.Errorf("outbox entry %s/%d: %w", dest, oseq, d.err)
 	}
@@ -196,7 +203,7 @@ func (s *DB) Route(seq uint64, o Outcome, outs []Output) ([]*Delivery, error) {
 			return nil, err
 		}
 		for _, dest := range out.Dests {
-			ds = append(ds, &Delivery{Dest: dest, Seq: seq, Route: out.Route, Key: o.Key, ContentType: out.ContentType})
+			ds = append(ds, &Delivery{Dest: dest, Seq: seq, Route: out.Route, Key: o.Key, ContentType: out.ContentType, Received: o.Received})
 			if err := b.Set(statusKey(seq, out.Route, dest), pending, nil); err != nil {
 				return nil, err
 			}
@@ -363,7 +370,9 @@ func (s *DB) Requeue(dest string, seq uint64, route string) (*Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Delivery{Dest: dest, Seq: seq, Route: route, Key: o.Key}
+	// A replay counts its age from now, so that max_age does not kill it
+	// at once.
+	d := &Delivery{Dest: dest, Seq: seq, Route: route, Key: o.Key, Received: time.Now()}
 	if err := s.LoadBody(d); err != nil {
 		return nil, fmt.Errorf("requeue to %s: %w", dest, err)
 	}
@@ -442,4 +451,36 @@ func (s *DB) Statuses(seq uint64) ([]DeliveryStatus, error) {
 		out = append(out, st)
 	}
 	return out, it.Error()
+}
+
+// count returns the number of keys with prefix.
+func (s *DB) count(prefix []byte) (int64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Error()
+}
+
+// OutboxLen counts dest's outbox entries (at start, for the depth gauge).
+func (s *DB) OutboxLen(dest string) (int64, error) {
+	n, err := s.count(key(tOutbox, dest, ""))
+	if err != nil {
+		return 0, fmt.Errorf("count outbox %s: %w", dest, err)
+	}
+	return n, nil
+}
+
+// PendingLen counts the messages waiting to be routed.
+func (s *DB) PendingLen() (int64, error) {
+	n, err := s.count([]byte{tPending})
+	if err != nil {
+		return 0, fmt.Errorf("count pending: %w", err)
+	}
+	return n, nil
 }

@@ -11,9 +11,27 @@
 //	rules, err := l.Load("adt_a01")
 package maps
 
-import "embed"
+import (
+	"embed"
+	"strings"
+)
 
 // FS holds the built-in maps, NAME.yaml at its root.
 //
 //go:embed *.yaml
 var FS embed.FS
+
+// Names lists the built-in maps, sorted.
+func Names() ([]string, error) {
+	ents, err := FS.ReadDir(".")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

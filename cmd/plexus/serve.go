@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/plexus-hl7/plexus/engine"
+	"github.com/plexus-hl7/plexus/engine/config"
+)
+
+// settings are the process's own settings (not routes): flags, then
+// PLEXUS_* environment, then the settings file, then defaults.
+type settings struct {
+	Config          string
+	DataDir         string
+	Admin           string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+func loadSettings(cmd *cobra.Command) (*settings, error) {
+	v := viper.New()
+	v.SetDefault("config", "routes.yaml")
+	v.SetDefault("data-dir", "data")
+	v.SetDefault("admin", "127.0.0.1:9900")
+	v.SetDefault("log-level", "info")
+	v.SetDefault("log-format", "json")
+	v.SetDefault("shutdown-timeout", 30*time.Second)
+	v.SetEnvPrefix("PLEXUS")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return nil, err
+	}
+	if f := v.GetString("settings"); f != "" {
+		v.SetConfigFile(f)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("settings file: %w", err)
+		}
+	} else {
+		v.SetConfigName("plexus")
+		v.SetConfigType("yaml")
+		v.AddConfigPath(".")
+		v.AddConfigPath("/etc/plexus")
+		if err := v.ReadInConfig(); err != nil {
+			var nf viper.ConfigFileNotFoundError
+			if !errors.As(err, &nf) {
+				return nil, fmt.Errorf("settings file: %w", err)
+			}
+		}
+	}
+	s := &settings{
+		Config:          v.GetString("config"),
+		DataDir:         v.GetString("data-dir"),
+		Admin:           v.GetString("admin"),
+		LogLevel:        v.GetString("log-level"),
+		LogFormat:       v.GetString("log-format"),
+		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
+	}
+	return s, nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want json or text", format)
+}
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the interface engine",
+		Long: `Run the engine that routes.yaml describes: MLLP listeners that journal every
+message before acknowledging it, the routes and transforms, and the
+destinations' outboxes. Admin endpoints (/metrics, /healthz, /readyz, /api/)
+listen on --admin. SIGINT or SIGTERM stops taking messages, routes what was
+received and gives pending deliveries until --shutdown-timeout.
+
+Settings come from flags, then PLEXUS_* environment variables (PLEXUS_DATA_DIR,
+PLEXUS_ADMIN, ...), then a settings file (--settings, or plexus.yaml in the
+working directory or /etc/plexus), then the defaults shown.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings(cmd)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return serve(cmd.Context(), s, cmd.ErrOrStderr(), nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringP("config", "c", "routes.yaml", "routes file")
+	f.String("data-dir", "data", "directory of the journal and outboxes")
+	f.String("admin", "127.0.0.1:9900", "address of the admin endpoints (empty: none)")
+	f.String("log-level", "info", "debug, info, warn or error")
+	f.String("log-format", "json", "json or text")
+	f.Duration("shutdown-timeout", 30*time.Second, "how long a stop waits for pending deliveries")
+	f.String("settings", "", "settings file (YAML)")
+	return cmd
+}
+
+// serve runs the engine until ctx ends or a signal comes. started, when
+// set, receives the engine once it listens (tests).
+func serve(ctx context.Context, s *settings, logw io.Writer, started func(*engine.Engine, net.Addr)) error {
+	log, err := newLogger(logw, s.LogLevel, s.LogFormat)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	cfg, err := config.Load(s.Config)
+	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			return &exitError{code: 2, err: fmt.Errorf("%s has %d problem(s):\n%w", s.Config, len(ce), err)}
+		}
+		return &exitError{code: 2, err: err}
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w.Pos.String()+": "+w.Msg)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := engine.New(ctx, engine.Options{Config: cfg, DataDir: s.DataDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := e.Start(ctx); err != nil {
+		e.Shutdown(context.Background())
+		return err
+	}
+	var adminAddr net.Addr
+	var admin *http.Server
+	if s.Admin != "" {
+		ln, err := net.Listen("tcp", s.Admin)
+		if err != nil {
+			e.Shutdown(context.Background())
+			return fmt.Errorf("admin address: %w", err)
+		}
+		adminAddr = ln.Addr()
+		admin = &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go admin.Serve(ln)
+		log.Info("admin listening", "addr", adminAddr.String())
+	}
+	log.Info("started", "config", s.Config, "data_dir", s.DataDir)
+	if started != nil {
+		started(e, adminAddr)
+	}
+	<-ctx.Done()
+	log.Info("stopping", "timeout", s.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	err = e.Shutdown(sctx)
+	if admin != nil {
+		admin.Shutdown(sctx)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,322 @@
+// Package engine wires routes.yaml into a running interface engine: MLLP
+// listeners that journal before they acknowledge, the pipeline that routes
+// and converts, one outbox runner per destination, metrics, health and the
+// admin API. See DESIGN.md, "The path of one message".
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/plexus-hl7/plexus/channels"
+	"github.com/plexus-hl7/plexus/engine/config"
+	"github.com/plexus-hl7/plexus/engine/store"
+	"github.com/plexus-hl7/plexus/mllp"
+	"github.com/plexus-hl7/plexus/transforms"
+	"github.com/plexus-hl7/plexus/transforms/maps"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Config *config.Config
+	// DataDir holds the store.
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// Engine is a running Plexus.
+type Engine struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	m    *metrics
+	db   *store.DB
+	pipe *pipeline
+
+	listeners  map[string]*listener
+	routesFrom map[string][]*route // listener name -> its routes, in file order
+	dests      map[string]*destination
+
+	pipeCancel, destCancel context.CancelFunc
+	started                bool
+	ready                  chanFlag
+	stopOnce               sync.Once
+}
+
+type chanFlag struct {
+	mu  sync.Mutex
+	set bool
+}
+
+func (f *chanFlag) Set(v bool) { f.mu.Lock(); f.set = v; f.mu.Unlock() }
+func (f *chanFlag) Get() bool  { f.mu.Lock(); defer f.mu.Unlock(); return f.set }
+
+// New opens the store and the destinations and compiles the routes;
+// nothing listens yet.
+func New(ctx context.Context, o Options) (*Engine, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := o.Config
+	e := &Engine{cfg: cfg, log: o.Logger, m: newMetrics(), listeners: map[string]*listener{},
+		routesFrom: map[string][]*route{}, dests: map[string]*destination{}}
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	dedupe := map[string]store.Dedupe{"off": store.DedupeOff, "record": store.DedupeRecord,
+		"ignore": store.DedupeIgnore, "process": store.DedupeProcess}[cfg.Duplicates.Action]
+	db, err := store.Open(filepath.Join(o.DataDir, "store"), store.Options{
+		Dedupe: dedupe, DedupeWindow: cfg.Duplicates.Window, Logger: o.Logger,
+		Commit: func(n int, d time.Duration) {
+			e.m.commitSize.Observe(float64(n))
+			e.m.commitLatency.Observe(d.Seconds())
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.db = db
+	if err := e.build(ctx); err != nil {
+		e.closeAll()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) build(ctx context.Context) error {
+	cfg := e.cfg
+	// routes
+	var builtins map[string]*transforms.Rules
+	var all []*route
+	for _, rc := range cfg.Routes {
+		r := &route{cfg: rc, rules: rc.Rules}
+		if rc.Transform == config.TransformBuiltin {
+			if builtins == nil {
+				var err error
+				if builtins, err = loadBuiltins(); err != nil {
+					return err
+				}
+			}
+			r.builtins = builtins
+		}
+		all = append(all, r)
+	}
+	for _, lc := range cfg.Listeners {
+		for _, r := range all {
+			if len(r.cfg.From) == 0 || contains(r.cfg.From, lc.Name) {
+				e.routesFrom[lc.Name] = append(e.routesFrom[lc.Name], r)
+			}
+		}
+	}
+	// destinations
+	for _, dc := range cfg.Destinations {
+		dst, err := dc.Config.Open(ctx, channels.OpenOptions{Name: dc.Name, Logger: e.log.With("destination", dc.Name, "kind", dc.Kind), BaseDir: cfg.Dir})
+		if err != nil {
+			return fmt.Errorf("open destination %s (%s): %w", dc.Name, dc.Kind, err)
+		}
+		n, err := e.db.OutboxLen(dc.Name)
+		if err != nil {
+			dst.Close()
+			return err
+		}
+		e.dests[dc.Name] = newDestination(e, dc, dst, n)
+	}
+	// listeners
+	for _, lc := range cfg.Listeners {
+		if err := e.listener(lc); err != nil {
+			return err
+		}
+	}
+	pending, err := e.db.PendingLen()
+	if err != nil {
+		return err
+	}
+	e.pipe = newPipeline(e, pending)
+	return nil
+}
+
+func loadBuiltins() (map[string]*transforms.Rules, error) {
+	names, err := maps.Names()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*transforms.Rules{}
+	for _, n := range names {
+		r, err := (&transforms.Loader{Builtins: maps.FS}).Load(n)
+		if err != nil {
+			return nil, fmt.Errorf("built-in map %s: %w", n, err)
+		}
+		out[n] = r
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) listener(lc *config.Listener) error {
+	l := &listener{e: e, cfg: lc, log: e.log.With("listener", lc.Name), routes: e.routesFrom[lc.Name],
+		received:   e.m.received.WithLabelValues(lc.Name),
+		ackLatency: e.m.ackLatency.WithLabelValues(lc.Name),
+		duplicates: e.m.duplicates.WithLabelValues(lc.Name),
+	}
+	l.parseOpts.FallbackCharset = lc.Charset
+	if len(lc.Versions) > 0 {
+		l.versions = map[string]bool{}
+		for _, v := range lc.Versions {
+			l.versions[v] = true
+		}
+	}
+	opts := mllp.ServerOptions{
+		MaxConns: lc.MLLP.MaxConns, MaxFrameSize: lc.MLLP.MaxFrame,
+		ReadTimeout: lc.MLLP.ReadTimeout, IdleTimeout: lc.MLLP.IdleTimeout, WriteTimeout: lc.MLLP.WriteTimeout,
+		Logger:       l.log,
+		OnFrameError: l.frameTooLarge,
+	}
+	if t := lc.MLLP.TLS; t != nil {
+		abs := func(p string) string {
+			if p == "" || filepath.IsAbs(p) {
+				return p
+			}
+			return filepath.Join(e.cfg.Dir, p)
+		}
+		tc, err := mllp.ServerTLSConfig(abs(t.Cert), abs(t.Key), abs(t.ClientCA))
+		if err != nil {
+			return fmt.Errorf("listener %s: %w", lc.Name, err)
+		}
+		opts.TLSConfig = tc
+	}
+	l.srv = mllp.NewServer(l, opts)
+	e.listeners[lc.Name] = l
+	return nil
+}
+
+// Start binds every listener and starts the pipeline and the outbox
+// runners. Messages journaled before a crash resume first, in order.
+func (e *Engine) Start(ctx context.Context) error {
+	for _, l := range e.listeners {
+		ln, err := net.Listen("tcp", l.cfg.MLLP.Addr)
+		if err != nil {
+			for _, o := range e.listeners {
+				if o.ln != nil {
+					o.ln.Close()
+				}
+			}
+			return fmt.Errorf("listener %s: %w", l.cfg.Name, err)
+		}
+		l.ln = ln
+	}
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	dctx, dcancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.pipeCancel, e.destCancel = pcancel, dcancel
+	for _, d := range e.dests {
+		d.start(dctx)
+	}
+	e.pipe.start(pctx)
+	for _, l := range e.listeners {
+		go func() {
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, mllp.ErrServerClosed) {
+				e.log.Error("listener stopped", "listener", l.cfg.Name, "err", err)
+			}
+		}()
+		e.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
+	}
+	e.started = true
+	e.ready.Set(true)
+	return nil
+}
+
+// Addr is the address listener name is bound to (after Start).
+func (e *Engine) Addr(name string) net.Addr {
+	if l := e.listeners[name]; l != nil && l.ln != nil {
+		return l.ln.Addr()
+	}
+	return nil
+}
+
+// Shutdown stops taking messages (connections finish their current
+// message and get its ACK), routes what was journaled, gives the
+// destinations until ctx ends to deliver what is pending, then stops
+// everything and closes the store. Undelivered entries stay in the outbox
+// for the next start.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	var err error
+	e.stopOnce.Do(func() {
+		e.ready.Set(false)
+		if !e.started {
+			e.closeAll()
+			return
+		}
+		var wg sync.WaitGroup
+		for _, l := range e.listeners {
+			wg.Go(func() {
+				if e := l.srv.Shutdown(ctx); e != nil && !errors.Is(e, mllp.ErrServerClosed) {
+					l.log.Warn("listener shutdown", "err", e)
+				}
+			})
+		}
+		wg.Wait()
+		// Route everything journaled, unless time runs out.
+		for e.pipe.backlog.Load() > 0 && ctx.Err() == nil {
+			sleep(ctx, 10*time.Millisecond)
+		}
+		e.pipeCancel()
+		e.pipe.wait()
+		for e.pendingDeliveries() > 0 && ctx.Err() == nil {
+			sleep(ctx, 10*time.Millisecond)
+		}
+		e.destCancel()
+		for _, d := range e.dests {
+			d.wait()
+		}
+		err = e.closeAll()
+	})
+	return err
+}
+
+func (e *Engine) pendingDeliveries() int64 {
+	var n int64
+	for _, d := range e.dests {
+		n += d.pending.Load()
+	}
+	return n
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (e *Engine) closeAll() error {
+	var errs []error
+	for _, d := range e.dests {
+		if err := d.dst.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close destination %s: %w", d.cfg.Name, err))
+		}
+	}
+	if e.db != nil {
+		errs = append(errs, e.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Handler serves the admin endpoints: /metrics, /healthz, /readyz and the
+// API under /api/.
+func (e *Engine) Handler() http.Handler { return e.adminMux() }

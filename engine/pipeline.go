@@ -1,0 +1,323 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plexus-hl7/plexus/channels"
+	"github.com/plexus-hl7/plexus/engine/config"
+	"github.com/plexus-hl7/plexus/engine/store"
+	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/transforms"
+	"github.com/plexus-hl7/plexus/transforms/maps"
+)
+
+// pipeline takes journaled messages in order (steps 4-7): a dispatcher
+// reads the pending list from the store, parses each message, computes its
+// partition key and hands it to the worker that owns the key; workers
+// route, transform and write the outboxes. One key is always on one worker,
+// so its messages keep their order; different keys run in parallel.
+//
+// The dispatcher reads from the store, not from memory, so a restart
+// resumes exactly where routing stopped and memory stays bounded whatever
+// the backlog.
+type pipeline struct {
+	e       *Engine
+	log     *slog.Logger
+	workers []chan *job
+	seed    maphash.Seed
+
+	wake chan struct{} // a message was journaled, or a rescan is asked
+
+	backlog    atomic.Int64 // journaled, not yet routed
+	maxBacklog int64
+	room       chan struct{} // signalled when the backlog shrinks
+
+	mu       sync.Mutex
+	inflight map[uint64]bool // dispatched, not yet routed
+	rescan   bool
+	wg       sync.WaitGroup
+}
+
+type job struct {
+	rec *store.Record
+	msg *hl7.Message // nil when it did not parse: the outcome says why
+	err error
+	key string
+}
+
+func newPipeline(e *Engine, pending int64) *pipeline {
+	p := &pipeline{
+		e:          e,
+		log:        e.log.With("component", "pipeline"),
+		seed:       maphash.MakeSeed(),
+		wake:       make(chan struct{}, 1),
+		room:       make(chan struct{}, 1),
+		maxBacklog: int64(e.cfg.Pipeline.MaxBacklog),
+		inflight:   map[uint64]bool{},
+	}
+	p.backlog.Store(pending)
+	e.m.backlog.Set(float64(pending))
+	for range e.cfg.Pipeline.Workers {
+		p.workers = append(p.workers, make(chan *job, e.cfg.Pipeline.Queue))
+	}
+	return p
+}
+
+func (p *pipeline) start(ctx context.Context) {
+	p.wg.Add(1 + len(p.workers))
+	go p.dispatch(ctx)
+	for _, w := range p.workers {
+		go p.work(w)
+	}
+}
+
+// wait returns when the dispatcher and the workers have stopped (after ctx
+// ends, with what was queued routed).
+func (p *pipeline) wait() { p.wg.Wait() }
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// journaled is called by ingest after each accepted append.
+func (p *pipeline) journaled() {
+	p.e.m.backlog.Set(float64(p.backlog.Add(1)))
+	signal(p.wake)
+}
+
+// admit waits while the backlog is at its limit.
+func (p *pipeline) admit(ctx context.Context) error {
+	for p.backlog.Load() >= p.maxBacklog {
+		select {
+		case <-p.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// reroute asks the dispatcher to scan the pending list from the start:
+// replay put older messages back on it.
+func (p *pipeline) reroute(n int) {
+	p.mu.Lock()
+	p.rescan = true
+	p.mu.Unlock()
+	p.e.m.backlog.Set(float64(p.backlog.Add(int64(n))))
+	signal(p.wake)
+}
+
+func (p *pipeline) dispatch(ctx context.Context) {
+	defer p.wg.Done()
+	defer func() {
+		for _, w := range p.workers {
+			close(w)
+		}
+	}()
+	var cursor uint64
+	for {
+		p.mu.Lock()
+		if p.rescan {
+			cursor, p.rescan = 0, false
+		}
+		p.mu.Unlock()
+		seqs, err := p.e.db.Pending(cursor, 256)
+		if err != nil {
+			p.log.Error("read pending messages", "err", err)
+		}
+		for _, seq := range seqs {
+			cursor = seq
+			p.mu.Lock()
+			busy := p.inflight[seq]
+			p.inflight[seq] = true
+			p.mu.Unlock()
+			if busy {
+				continue
+			}
+			j := p.load(seq)
+			w := p.workers[maphash.String(p.seed, j.key)%uint64(len(p.workers))]
+			select {
+			case w <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(seqs) > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-time.After(time.Second):
+			// a safety net: a wake-up lost to a race costs a second
+		}
+	}
+}
+
+// load reads and parses one journaled message.
+func (p *pipeline) load(seq uint64) *job {
+	rec, err := p.e.db.Record(seq)
+	if err != nil {
+		return &job{rec: &store.Record{Seq: seq}, err: err}
+	}
+	j := &job{rec: rec}
+	l := p.e.listeners[rec.Listener]
+	opts := hl7.ParseOptions{}
+	if l != nil {
+		opts = l.parseOpts
+	}
+	j.msg, j.err = hl7.ParseWith(rec.Raw, opts)
+	if j.msg != nil {
+		j.key = partitionKey(j.msg)
+	} else {
+		j.key = rec.Sender
+	}
+	return j
+}
+
+func (p *pipeline) work(in chan *job) {
+	defer p.wg.Done()
+	for j := range in {
+		p.route(j)
+		p.mu.Lock()
+		delete(p.inflight, j.rec.Seq)
+		p.mu.Unlock()
+		p.e.m.backlog.Set(float64(p.backlog.Add(-1)))
+		signal(p.room)
+	}
+}
+
+// route runs the routes over one message and records the result.
+func (p *pipeline) route(j *job) {
+	e := p.e
+	seq := j.rec.Seq
+	o := store.Outcome{Key: j.key, Received: j.rec.Received}
+	var outs []store.Output
+	switch {
+	case j.err != nil:
+		o.State = store.Failed
+		o.Errors = []string{j.err.Error()}
+	default:
+		routes := e.matchRoutes(e.routesFrom[j.rec.Listener], j.msg, &o.Errors)
+		for _, r := range routes {
+			out, err := r.convert(j.msg, j.rec)
+			if err != nil {
+				e.m.transform.WithLabelValues(r.cfg.Name, "error").Inc()
+				o.Errors = append(o.Errors, fmt.Sprintf("route %s: %v", r.cfg.Name, err))
+				continue
+			}
+			e.m.transform.WithLabelValues(r.cfg.Name, "ok").Inc()
+			outs = append(outs, out)
+		}
+		switch {
+		case len(outs) > 0:
+			o.State = store.Routed
+		case len(routes) == 0 && len(o.Errors) == 0:
+			o.State = store.Unrouted
+		default:
+			o.State = store.Failed
+		}
+	}
+	e.m.routed.WithLabelValues(o.State.String()).Inc()
+	ds, err := e.db.Route(seq, o, outs)
+	if err != nil {
+		// The message stays pending and is routed again after a restart.
+		p.log.Error("record routing", "seq", seq, "err", err)
+		return
+	}
+	if o.State != store.Routed {
+		p.log.Info("not routed", "seq", seq, "outcome", o.State.String(), "control_id", j.rec.ControlID, "type", j.rec.Type, "errors", len(o.Errors))
+	}
+	for _, d := range ds {
+		if r := e.dests[d.Dest]; r != nil {
+			r.queued()
+		}
+	}
+}
+
+// route is a compiled route.
+type route struct {
+	cfg   *config.Route
+	rules *transforms.Rules
+	// builtin maps by name, loaded at start for transform: builtin
+	builtins map[string]*transforms.Rules
+}
+
+// matchRoutes returns the routes among rs whose when holds for m. A when
+// that fails on m is an error for that route (recorded in errs if given).
+func (e *Engine) matchRoutes(rs []*route, m *hl7.Message, errs *[]string) []*route {
+	var out []*route
+	for _, r := range rs {
+		if r.cfg.When != nil {
+			ok, err := r.cfg.When.Eval(m)
+			if err != nil {
+				if errs != nil {
+					*errs = append(*errs, fmt.Sprintf("route %s: %v", r.cfg.Name, err))
+				}
+				continue
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// convert makes the route's body for one message.
+func (r *route) convert(m *hl7.Message, rec *store.Record) (store.Output, error) {
+	out := store.Output{Route: r.cfg.Name, Dests: r.cfg.To}
+	if r.cfg.Transform == config.TransformRaw {
+		out.ContentType = channels.ContentHL7v2
+		out.Body = rec.Raw
+		return out, nil
+	}
+	rules := r.rules
+	if rules == nil {
+		name, err := maps.Select(m.Header())
+		if err != nil {
+			return out, err
+		}
+		if rules = r.builtins[name]; rules == nil {
+			return out, fmt.Errorf("built-in map %s not loaded", name)
+		}
+	}
+	res, err := rules.Convert(m)
+	if err != nil {
+		return out, err
+	}
+	out.ContentType = channels.ContentFHIR
+	out.Body = res.Bundle
+	return out, nil
+}
+
+// partitionKey is the patient: PID-3's first identifier with its
+// assigning authority; messages without one fall back to the sending
+// facility, so that a feed without patients still keeps its order.
+func partitionKey(m *hl7.Message) string {
+	if v := m.Get(pidID); v.HasValue() {
+		if aa := m.Get(pidAuthority).String(); aa != "" {
+			return v.String() + "^" + aa
+		}
+		return v.String()
+	}
+	return "facility:" + m.Get(mshFacility).String()
+}
+
+var (
+	pidID        = hl7.MustPath("PID-3[1].1")
+	pidAuthority = hl7.MustPath("PID-3[1].4.1")
+	mshFacility  = hl7.MustPath("MSH-4")
+)
