@@ -45,6 +45,9 @@ type destination struct {
 
 const workerQueue = 64
 
+// maxRetryAfter caps the wait an endpoint may ask for with Retry-After.
+const maxRetryAfter = time.Hour
+
 func newDestination(e *Engine, cfg *config.Destination, dst channels.Destination, pending int64) *destination {
 	d := &destination{
 		e: e, cfg: cfg, dst: dst,
@@ -193,7 +196,9 @@ func (d *destination) deliver(ctx context.Context, del *store.Delivery) {
 		}
 		wait := backoff(policy, del.Attempts)
 		if ra, ok := channels.RetryDelay(err); ok && ra > wait {
-			wait = ra
+			// honour the endpoint's Retry-After, but not a wait that would
+			// park this worker's partitions for hours
+			wait = min(ra, maxRetryAfter)
 		}
 		d.log.Info("retry", "seq", del.Seq, "attempt", del.Attempts, "in", wait.String(), "err", err)
 		t := time.NewTimer(wait)
