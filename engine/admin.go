@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ func (e *Engine) adminMux() *http.ServeMux {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	// profiles, for measuring the engine where it runs
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /api/messages/{seq}", e.apiMessage)
 	mux.HandleFunc("GET /api/dead-letters", e.apiDeadLetters)
 	mux.HandleFunc("POST /api/replay", e.apiReplay)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plexus-hl7/plexus/channels"
@@ -43,6 +44,8 @@ type Engine struct {
 	listeners  map[string]*listener
 	routesFrom map[string][]*route // listener name -> its routes, in file order
 	dests      map[string]*destination
+
+	senders senders
 
 	pipeCancel, destCancel context.CancelFunc
 	started                bool
@@ -77,6 +80,12 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		Commit: func(n int, d time.Duration) {
 			e.m.commitSize.Observe(float64(n))
 			e.m.commitLatency.Observe(d.Seconds())
+		},
+		Writers: e.senders.active,
+		OnCommit: func(recs []*store.Record) {
+			if e.pipe != nil {
+				e.pipe.committed(recs)
+			}
 		},
 	})
 	if err != nil {
@@ -168,7 +177,7 @@ func contains(list []string, s string) bool {
 }
 
 func (e *Engine) listener(lc *config.Listener) error {
-	l := &listener{e: e, cfg: lc, log: e.log.With("listener", lc.Name), routes: e.routesFrom[lc.Name],
+	l := &listener{e: e, cfg: lc, log: e.log.With("listener", lc.Name), routes: e.routesFrom[lc.Name], index: len(e.listeners),
 		received:   e.m.received.WithLabelValues(lc.Name),
 		ackLatency: e.m.ackLatency.WithLabelValues(lc.Name),
 		duplicates: e.m.duplicates.WithLabelValues(lc.Name),
@@ -320,3 +329,40 @@ func (e *Engine) closeAll() error {
 // Handler serves the admin endpoints: /metrics, /healthz, /readyz and the
 // API under /api/.
 func (e *Engine) Handler() http.Handler { return e.adminMux() }
+
+// senders tracks the connections that sent a message lately: the group
+// commit lingers for as many appends as there are such senders, since each
+// of them is about to send its next message (an MLLP sender waits for the
+// ACK of one before it sends the next).
+type senders struct {
+	mu     sync.Mutex
+	last   map[uint64]time.Time // connection id -> last message
+	count  atomic.Int64
+	pruned time.Time
+}
+
+// recentSender is how recently a connection must have sent to count.
+const recentSender = 20 * time.Millisecond
+
+func (s *senders) saw(conn uint64, now time.Time) {
+	s.mu.Lock()
+	if s.last == nil {
+		s.last = map[uint64]time.Time{}
+	}
+	s.last[conn] = now
+	if now.Sub(s.pruned) > recentSender/4 {
+		n := 0
+		for id, t := range s.last {
+			if now.Sub(t) > recentSender {
+				delete(s.last, id)
+			} else {
+				n++
+			}
+		}
+		s.count.Store(int64(n))
+		s.pruned = now
+	}
+	s.mu.Unlock()
+}
+
+func (s *senders) active() int { return int(s.count.Load()) }

@@ -29,6 +29,7 @@ type listener struct {
 	parseOpts hl7.ParseOptions
 	versions  map[string]bool
 	routes    []*route // the routes that take from this listener
+	index     int      // among the engine's listeners
 
 	received   prometheus.Counter
 	ackLatency prometheus.Observer
@@ -45,6 +46,8 @@ func (l *listener) ack(code hl7.AckCode) prometheus.Counter {
 func (l *listener) ServeMLLP(ctx context.Context, conn mllp.ConnInfo, msg []byte) []byte {
 	start := time.Now()
 	l.received.Inc()
+	// listeners number their connections separately: tell them apart
+	l.e.senders.saw(conn.ID<<8|uint64(l.index), start)
 	reply, code := l.ingest(ctx, conn, msg, start)
 	l.ack(code).Inc()
 	l.ackLatency.Observe(time.Since(start).Seconds())

@@ -38,9 +38,15 @@ type pipeline struct {
 	maxBacklog int64
 	room       chan struct{} // signalled when the backlog shrinks
 
+	// fresh hands committed records to the dispatcher without a store
+	// read; overflow is set when it was full (the dispatcher then reads
+	// the store until it has caught up).
+	fresh chan *store.Record
+
 	mu       sync.Mutex
 	inflight map[uint64]bool // dispatched, not yet routed
 	rescan   bool
+	overflow bool
 	wg       sync.WaitGroup
 }
 
@@ -60,6 +66,7 @@ func newPipeline(e *Engine, pending int64) *pipeline {
 		room:       make(chan struct{}, 1),
 		maxBacklog: int64(e.cfg.Pipeline.MaxBacklog),
 		inflight:   map[uint64]bool{},
+		fresh:      make(chan *store.Record, min(e.cfg.Pipeline.MaxBacklog, 4096)),
 	}
 	p.backlog.Store(pending)
 	e.m.backlog.Set(float64(pending))
@@ -91,7 +98,6 @@ func signal(c chan struct{}) {
 // journaled is called by ingest after each accepted append.
 func (p *pipeline) journaled() {
 	p.e.m.backlog.Set(float64(p.backlog.Add(1)))
-	signal(p.wake)
 }
 
 // admit waits while the backlog is at its limit.
@@ -125,44 +131,136 @@ func (p *pipeline) dispatch(ctx context.Context) {
 		}
 	}()
 	var cursor uint64
+	scan := true // at start: resume what the journal holds
 	for {
-		p.mu.Lock()
-		if p.rescan {
-			cursor, p.rescan = 0, false
-		}
-		p.mu.Unlock()
-		seqs, err := p.e.db.Pending(cursor, 256)
-		if err != nil {
-			p.log.Error("read pending messages", "err", err)
-		}
-		for _, seq := range seqs {
-			cursor = seq
+		if scan {
 			p.mu.Lock()
-			busy := p.inflight[seq]
-			p.inflight[seq] = true
-			p.mu.Unlock()
-			if busy {
-				continue
+			// Appends committed from here on are handed over again; those
+			// before are in the store for the scan. A record can come both
+			// ways: the cursor drops the second.
+			p.overflow = false
+			if p.rescan {
+				cursor, p.rescan = 0, false
 			}
-			j := p.load(seq)
-			w := p.workers[maphash.String(p.seed, j.key)%uint64(len(p.workers))]
-			select {
-			case w <- j:
-			case <-ctx.Done():
+			p.mu.Unlock()
+			var ok bool
+			if cursor, ok = p.scan(ctx, cursor); !ok {
 				return
 			}
-		}
-		if len(seqs) > 0 && err == nil {
-			continue
+			scan = false
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case r := <-p.fresh:
+			if r.Seq <= cursor {
+				continue
+			}
+			cursor = r.Seq
+			if r.Status != store.Accepted && !r.Route {
+				continue // rejected, or a duplicate not to route
+			}
+			if !p.send(ctx, r.Seq, func() *job { return p.parse(r) }) {
+				return
+			}
 		case <-p.wake:
+			p.mu.Lock()
+			scan = p.overflow || p.rescan
+			p.mu.Unlock()
+			if scan {
+				// what was handed over before the overflow comes first
+				if cursor = p.drainFresh(ctx, cursor); ctx.Err() != nil {
+					return
+				}
+			}
 		case <-time.After(time.Second):
-			// a safety net: a wake-up lost to a race costs a second
+			// a safety net: a scan when idle costs one store iterator
+			scan = true
 		}
 	}
+}
+
+// drainFresh dispatches what is queued in fresh without waiting.
+func (p *pipeline) drainFresh(ctx context.Context, cursor uint64) uint64 {
+	for {
+		select {
+		case r := <-p.fresh:
+			if r.Seq <= cursor {
+				continue
+			}
+			cursor = r.Seq
+			if r.Status == store.Accepted || r.Route {
+				if !p.send(ctx, r.Seq, func() *job { return p.parse(r) }) {
+					return cursor
+				}
+			}
+		default:
+			return cursor
+		}
+	}
+}
+
+// scan dispatches the pending list after cursor, reading each message
+// from the store, until it is empty; false when ctx ended.
+func (p *pipeline) scan(ctx context.Context, cursor uint64) (uint64, bool) {
+	for {
+		seqs, err := p.e.db.Pending(cursor, 256)
+		if err != nil {
+			p.log.Error("read pending messages", "err", err)
+			return cursor, ctx.Err() == nil
+		}
+		if len(seqs) == 0 {
+			return cursor, true
+		}
+		for _, seq := range seqs {
+			cursor = seq
+			if !p.send(ctx, seq, func() *job { return p.load(seq) }) {
+				return cursor, false
+			}
+		}
+	}
+}
+
+// send hands message seq to the worker that owns its key, unless it is
+// already being routed (a rescan finds messages in flight); false when ctx
+// ended.
+func (p *pipeline) send(ctx context.Context, seq uint64, make func() *job) bool {
+	p.mu.Lock()
+	busy := p.inflight[seq]
+	p.inflight[seq] = true
+	p.mu.Unlock()
+	if busy {
+		return true
+	}
+	j := make()
+	w := p.workers[maphash.String(p.seed, j.key)%uint64(len(p.workers))]
+	select {
+	case w <- j:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// committed is the store's OnCommit hook: it hands each committed group to
+// the dispatcher in order. When the hand-over queue is full it stops
+// handing over until the dispatcher has read the rest from the store, so
+// that no record is skipped and none overtakes another.
+func (p *pipeline) committed(recs []*store.Record) {
+	p.mu.Lock()
+	if !p.overflow {
+		for _, r := range recs {
+			select {
+			case p.fresh <- r:
+				continue
+			default:
+				p.overflow = true
+			}
+			break
+		}
+	}
+	p.mu.Unlock()
+	signal(p.wake)
 }
 
 // load reads and parses one journaled message.
@@ -171,6 +269,11 @@ func (p *pipeline) load(seq uint64) *job {
 	if err != nil {
 		return &job{rec: &store.Record{Seq: seq}, err: err}
 	}
+	return p.parse(rec)
+}
+
+// parse parses a journaled message and finds its partition key.
+func (p *pipeline) parse(rec *store.Record) *job {
 	j := &job{rec: rec}
 	l := p.e.listeners[rec.Listener]
 	opts := hl7.ParseOptions{}

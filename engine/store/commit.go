@@ -30,6 +30,8 @@ type committer struct {
 	closed   bool
 	done     chan struct{}
 	pool     sync.Pool
+	recs     []*Record
+	recent   recentKeys // only the committer goroutine touches it
 }
 
 type waiter struct {
@@ -48,18 +50,19 @@ func newCommitter(s *DB) *committer {
 
 func (c *committer) submit(ctx context.Context, r *Record) error {
 	c.inflight.Add(1)
-	defer c.inflight.Add(-1)
 	w := c.pool.Get().(*waiter)
 	w.r = r
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
+		c.inflight.Add(-1)
 		return errClosed
 	}
 	select {
 	case c.in <- w:
 	case <-ctx.Done():
 		c.mu.RUnlock()
+		c.inflight.Add(-1)
 		return ctx.Err()
 	}
 	c.mu.RUnlock()
@@ -94,10 +97,10 @@ func (c *committer) loop() {
 		}
 		group = append(group[:0], w)
 		group = c.drain(group)
-		if linger := c.s.opts.Linger; linger > 0 && int64(len(group)) < c.inflight.Load() {
+		if linger := c.s.opts.Linger; linger > 0 && len(group) < c.target() {
 			timer.Reset(linger)
 		wait:
-			for len(group) < maxGroup && int64(len(group)) < c.inflight.Load() {
+			for len(group) < maxGroup && len(group) < c.target() {
 				select {
 				case w, ok := <-c.in:
 					if !ok {
@@ -116,10 +119,34 @@ func (c *committer) loop() {
 		if c.s.opts.Commit != nil {
 			c.s.opts.Commit(len(group), time.Since(start))
 		}
+		// Count the group out before waking it, so that the next group
+		// does not wait for writers who are already done.
+		c.inflight.Add(-int64(len(group)))
+		if c.s.opts.OnCommit != nil && err == nil {
+			recs := c.recs[:0]
+			for _, w := range group {
+				if w.r.Seq != 0 {
+					recs = append(recs, w.r)
+				}
+			}
+			c.recs = recs
+			c.s.opts.OnCommit(recs)
+		}
 		for _, w := range group {
 			w.done <- err
 		}
 	}
+}
+
+// target is the group size worth waiting for: the appends already
+// submitted, or the writers the caller expects (its active connections),
+// whichever is larger.
+func (c *committer) target() int {
+	n := int(c.inflight.Load())
+	if c.s.opts.Writers != nil {
+		n = max(n, c.s.opts.Writers())
+	}
+	return n
 }
 
 func (c *committer) drain(group []*waiter) []*waiter {
@@ -145,18 +172,18 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 	defer b.Close()
 	seq := s.seq.Load()
 	// control ids seen earlier in this group (not yet readable in the db)
-	var inGroup map[string]uint64
+	var inGroup map[string]recentEntry
 	var kbuf []byte
 	for _, w := range group {
 		r := w.r
 		r.Seq = 0
 		if s.opts.Dedupe != DedupeOff && r.Status == Accepted && r.ControlID != "" {
 			ck := key(tControl, r.Sender, r.ControlID)
-			if prev, ok := inGroup[string(ck)]; ok {
-				r.Status, r.DuplicateOf = Duplicate, prev
-			} else if prev, err := c.lookupControl(ck, r.Received); err != nil {
+			prev, err := c.duplicateOf(r, ck, inGroup)
+			if err != nil {
 				return buf, err
-			} else if prev != 0 {
+			}
+			if prev != 0 {
 				r.Status, r.DuplicateOf = Duplicate, prev
 			}
 			if r.Status == Duplicate {
@@ -186,9 +213,9 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 			}
 			if s.opts.Dedupe != DedupeOff {
 				if inGroup == nil {
-					inGroup = map[string]uint64{}
+					inGroup = map[string]recentEntry{}
 				}
-				inGroup[string(ck)] = seq
+				inGroup[string(ck)] = recentEntry{seq: seq, at: r.Received.UnixNano()}
 			}
 		}
 	}
@@ -202,13 +229,80 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 		return buf, fmt.Errorf("commit: %w", err)
 	}
 	s.seq.Store(seq)
+	for k, e := range inGroup {
+		c.recent.add(k, e)
+	}
 	return buf, nil
+}
+
+// duplicateOf finds an accepted message with r's control key within the
+// window. Append looked in the store before queuing r (in the caller's
+// goroutine, so that those reads run in parallel); what was committed
+// since is in this group or in recent, the control keys of the last
+// commits, unless so many were committed that recent no longer reaches
+// back that far: then the store is read again here.
+func (c *committer) duplicateOf(r *Record, ck []byte, inGroup map[string]recentEntry) (uint64, error) {
+	if r.dupOf != 0 {
+		return r.dupOf, nil
+	}
+	if prev, ok := inGroup[string(ck)]; ok {
+		return prev.seq, nil
+	}
+	if e, ok := c.recent.m[string(ck)]; ok {
+		if r.Received.Sub(time.Unix(0, e.at)) <= c.s.opts.DedupeWindow {
+			return e.seq, nil
+		}
+		return 0, nil
+	}
+	if r.checked && r.checkedAt >= c.recent.floor {
+		return 0, nil
+	}
+	return c.s.lookupControl(ck, r.Received)
+}
+
+// recentKeys holds the control keys of the last commits, oldest evicted
+// first; every key committed with a sequence number above floor is in it.
+type recentKeys struct {
+	m     map[string]recentEntry
+	order []string // ring of keys, in commit order
+	head  int
+	floor uint64
+	max   int // 0: recentMax
+}
+
+type recentEntry struct {
+	seq uint64
+	at  int64
+}
+
+const recentMax = 1 << 16
+
+func (rk *recentKeys) add(k string, e recentEntry) {
+	if rk.max == 0 {
+		rk.max = recentMax
+	}
+	if rk.m == nil {
+		rk.m = make(map[string]recentEntry, rk.max)
+		rk.order = make([]string, 0, rk.max)
+	}
+	if len(rk.order) < rk.max {
+		rk.order = append(rk.order, k)
+	} else {
+		old := rk.order[rk.head]
+		if oe, ok := rk.m[old]; ok {
+			rk.floor = max(rk.floor, oe.seq)
+			delete(rk.m, old)
+		}
+		rk.order[rk.head] = k
+		rk.head = (rk.head + 1) % rk.max
+	}
+	rk.m[k] = e
 }
 
 // lookupControl returns the seq of the accepted message with control key ck
 // received within the dedupe window before t, or 0.
-func (c *committer) lookupControl(ck []byte, t time.Time) (uint64, error) {
-	v, closer, err := c.s.db.Get(ck)
+func (s *DB) lookupControl(ck []byte, t time.Time) (uint64, error) {
+	v, closer, err := s.db.Get(ck)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}
@@ -220,7 +314,7 @@ func (c *committer) lookupControl(ck []byte, t time.Time) (uint64, error) {
 		return 0, errCorrupt
 	}
 	seq, at := beUint64(v), time.Unix(0, int64(beUint64(v[8:])))
-	if t.Sub(at) > c.s.opts.DedupeWindow {
+	if t.Sub(at) > s.opts.DedupeWindow {
 		return 0, nil
 	}
 	return seq, nil

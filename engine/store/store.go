@@ -70,6 +70,11 @@ type Record struct {
 	// Route is set for duplicates that are routed anyway (DedupeProcess).
 	Route bool
 	Raw   []byte
+
+	// set by Append's look in the store before the record is queued
+	checked   bool
+	checkedAt uint64 // the last sequence number committed before that look
+	dupOf     uint64
 }
 
 const recordFormat = 1
@@ -141,6 +146,15 @@ type Options struct {
 	Logger       *slog.Logger
 	// Commit, when set, observes each group commit (size, latency).
 	Commit func(items int, d time.Duration)
+	// Writers, when set, says how many appends to expect at once (the
+	// connections with a message in flight): a group lingers for them.
+	Writers func() int
+	// OnCommit, when set, gets each committed group's records in sequence
+	// order, from the one goroutine that commits, before the appenders
+	// return. It must not block or keep the slice (the records it may
+	// keep). The engine hands them to its pipeline this way, in order,
+	// without reading them back from the store.
+	OnCommit func(recs []*Record)
 }
 
 // DB is the embedded store. It is safe for concurrent use.
@@ -199,6 +213,7 @@ func Open(dir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store: read outbox sequence: %w", err)
 	}
 	s.c = newCommitter(s)
+	s.c.recent.floor = last
 	return s, nil
 }
 
@@ -251,6 +266,15 @@ func (s *DB) Close() error {
 // the dedupe window; with DedupeIgnore such a record is not written and
 // r.Seq stays 0). Many concurrent Appends share one sync.
 func (s *DB) Append(ctx context.Context, r *Record) error {
+	r.checked, r.dupOf = false, 0
+	if s.opts.Dedupe != DedupeOff && r.Status == Accepted && r.ControlID != "" {
+		r.checkedAt = s.seq.Load()
+		prev, err := s.lookupControl(key(tControl, r.Sender, r.ControlID), r.Received)
+		if err != nil {
+			return fmt.Errorf("journal append: %w", err)
+		}
+		r.checked, r.dupOf = true, prev
+	}
 	if err := s.c.submit(ctx, r); err != nil {
 		return fmt.Errorf("journal append: %w", err)
 	}

@@ -221,3 +221,37 @@ func TestGroupCommit(t *testing.T) {
 	}
 	t.Logf("%d appends in %d commits", items, commits)
 }
+
+// A duplicate whose look in the store happened before its original was
+// committed, with so many commits since that the recent keys no longer
+// reach back: the committer reads the store again and still catches it.
+func TestDedupeAfterRecentEvicted(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Dedupe: DedupeRecord, DedupeWindow: time.Hour})
+	s.c.recent.max = 4
+	ctx := context.Background()
+	late := rec("X")
+	// as if Append looked before anything was committed
+	late.checked, late.checkedAt = true, 0
+	if err := s.Append(ctx, rec("X")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		s.Append(ctx, rec(fmt.Sprint("other", i)))
+	}
+	if s.c.recent.floor == 0 {
+		t.Fatal("recent keys were not evicted")
+	}
+	// submit directly: Append would look in the store itself
+	if err := s.c.submit(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if late.Status != Duplicate || late.DuplicateOf != 1 {
+		t.Errorf("late duplicate: %v of %d", late.Status, late.DuplicateOf)
+	}
+	// and one checked recently is caught from recent without a read
+	again := rec("other9")
+	again.checked, again.checkedAt = true, s.LastSeq()-1
+	if err := s.c.submit(ctx, again); err != nil || again.Status != Duplicate {
+		t.Errorf("recent duplicate: %v %v", again.Status, err)
+	}
+}
