@@ -174,7 +174,8 @@ func (p *pipeline) dispatch(ctx context.Context) {
 				}
 			}
 		case <-time.After(time.Second):
-			// a safety net: a scan when idle costs one store iterator
+			// a safety net (and the retry of a failed routing write): a
+			// scan when idle costs one store iterator
 			scan = true
 		}
 	}
@@ -292,17 +293,20 @@ func (p *pipeline) parse(rec *store.Record) *job {
 func (p *pipeline) work(in chan *job) {
 	defer p.wg.Done()
 	for j := range in {
-		p.route(j)
+		routed := p.route(j)
 		p.mu.Lock()
 		delete(p.inflight, j.rec.Seq)
 		p.mu.Unlock()
-		p.e.m.backlog.Set(float64(p.backlog.Add(-1)))
-		signal(p.room)
+		if routed {
+			p.e.m.backlog.Set(float64(p.backlog.Add(-1)))
+			signal(p.room)
+		}
 	}
 }
 
-// route runs the routes over one message and records the result.
-func (p *pipeline) route(j *job) {
+// route runs the routes over one message and records the result; false
+// when the result could not be written (the message stays pending).
+func (p *pipeline) route(j *job) bool {
 	e := p.e
 	seq := j.rec.Seq
 	o := store.Outcome{Key: j.key, Received: j.rec.Received}
@@ -335,9 +339,14 @@ func (p *pipeline) route(j *job) {
 	e.m.routed.WithLabelValues(o.State.String()).Inc()
 	ds, err := e.db.Route(seq, o, outs)
 	if err != nil {
-		// The message stays pending and is routed again after a restart.
+		// The message stays pending: scan the pending list again, from
+		// the start, so that it is routed again (in a second, by the idle
+		// scan), without waiting for a restart.
 		p.log.Error("record routing", "seq", seq, "err", err)
-		return
+		p.mu.Lock()
+		p.rescan = true
+		p.mu.Unlock()
+		return false
 	}
 	if o.State != store.Routed {
 		p.log.Info("not routed", "seq", seq, "outcome", o.State.String(), "control_id", j.rec.ControlID, "type", j.rec.Type, "errors", len(o.Errors))
@@ -347,6 +356,7 @@ func (p *pipeline) route(j *job) {
 			r.queued()
 		}
 	}
+	return true
 }
 
 // route is a compiled route.
