@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -17,25 +16,35 @@ import (
 	"github.com/plexus-hl7/plexus/engine/store"
 )
 
-// destination runs one destination's outbox (step 8): a dispatcher reads
-// the outbox from the store in order and hands each entry to the worker
-// that owns its partition key; each worker delivers its entries one at a
-// time, retrying with backoff, and dead-letters an entry that keeps
-// failing so that its partition moves on. A destination that is down only
-// holds up its own outbox: every destination has its own goroutines.
+// destination runs one destination's outbox (step 8 of DESIGN.md's path).
+//
+// One goroutine, the scheduler, owns all the state: it reads the outbox
+// from the store in order, keeps a small queue per partition key (the
+// patient), and hands the head of each ready key to a free worker, one
+// attempt at a time. A failed attempt parks only its key until its backoff
+// is over; the workers go on with other keys. So one patient's failing
+// message holds up that patient's later messages (their order must hold)
+// and nobody else's, and a message that keeps failing is dead-lettered by
+// the retry policy, after which its patient moves on.
+//
+// Memory is bounded: at most window entries are loaded, at most perKey of
+// them per key, and a parked key keeps only its head. What is not loaded
+// stays in the store, which is the real queue; a key whose later entries
+// were left there gets them back, in order, when its queue runs dry.
+//
+// A destination that is down only holds up its own outbox: every
+// destination has its own scheduler and workers.
 type destination struct {
-	e       *Engine
-	cfg     *config.Destination
-	dst     channels.Destination
-	log     *slog.Logger
-	workers []chan *store.Delivery
-	seed    maphash.Seed
-	wake    chan struct{}
-	pending atomic.Int64
-	wg      sync.WaitGroup
+	e   *Engine
+	cfg *config.Destination
+	dst channels.Destination
+	log *slog.Logger
 
-	mu      sync.Mutex
-	working map[uint64]time.Time // oseq -> received, of entries dispatched and not finished
+	window, perKey int // see the constants; tests make them small
+
+	wake    chan struct{} // new entries in the outbox
+	pending atomic.Int64  // entries in the outbox, loaded or not
+	wg      sync.WaitGroup
 
 	delivered, retried, dead prometheus.Counter
 	depth                    prometheus.Gauge
@@ -43,18 +52,22 @@ type destination struct {
 	endToEnd, attempt        prometheus.Observer
 }
 
-const workerQueue = 64
-
-// maxRetryAfter caps the wait an endpoint may ask for with Retry-After.
-const maxRetryAfter = time.Hour
+const (
+	// window bounds the entries loaded in memory per destination.
+	window = 1024
+	// perKey bounds the entries loaded per partition key.
+	perKey = 8
+	// maxRetryAfter caps the wait an endpoint may ask for with Retry-After.
+	maxRetryAfter = time.Hour
+)
 
 func newDestination(e *Engine, cfg *config.Destination, dst channels.Destination, pending int64) *destination {
 	d := &destination{
 		e: e, cfg: cfg, dst: dst,
 		log:       e.log.With("destination", cfg.Name, "kind", cfg.Kind),
-		seed:      maphash.MakeSeed(),
+		window:    window,
+		perKey:    perKey,
 		wake:      make(chan struct{}, 1),
-		working:   map[uint64]time.Time{},
 		delivered: e.m.deliveries.WithLabelValues(cfg.Name, "delivered"),
 		retried:   e.m.deliveries.WithLabelValues(cfg.Name, "retried"),
 		dead:      e.m.deliveries.WithLabelValues(cfg.Name, "dead"),
@@ -65,82 +78,257 @@ func newDestination(e *Engine, cfg *config.Destination, dst channels.Destination
 	}
 	d.pending.Store(pending)
 	d.depth.Set(float64(pending))
-	for range cfg.Workers {
-		d.workers = append(d.workers, make(chan *store.Delivery, workerQueue))
-	}
 	return d
 }
 
-// queued is called after the pipeline wrote an entry to this outbox.
+// queued is called after the pipeline (or a replay) wrote an entry to this
+// outbox.
 func (d *destination) queued() {
 	d.depth.Set(float64(d.pending.Add(1)))
 	signal(d.wake)
 }
 
+// task is one attempt at one entry, and its result.
+type task struct {
+	del *store.Delivery
+	ks  *keyState
+	// set by the worker
+	result attemptResult
+	wait   time.Duration // for retry
+}
+
+type attemptResult uint8
+
+const (
+	resDelivered attemptResult = iota
+	resDead
+	resRetry
+	resStopped // the engine is stopping: the entry stays in the outbox
+)
+
+// keyState is the scheduler's view of one partition key.
+type keyState struct {
+	key string
+	q   []*store.Delivery // loaded entries, in outbox order
+	// skipped is the outbox position of this key's first entry that was
+	// left in the store (0: none): later entries of the key must not be
+	// loaded before it.
+	skipped uint64
+	busy    bool // a worker has the head
+	parked  bool // waiting out a backoff
+	ready   bool // in the ready queue
+}
+
 func (d *destination) start(ctx context.Context) {
-	d.wg.Add(1 + len(d.workers))
-	go d.dispatch(ctx)
-	for _, w := range d.workers {
-		go d.work(ctx, w)
+	work := make(chan *task)
+	done := make(chan *task, d.cfg.Workers)
+	d.wg.Add(1 + d.cfg.Workers)
+	for range d.cfg.Workers {
+		go d.work(ctx, work, done)
 	}
-	go d.watchAge(ctx)
+	go d.schedule(ctx, work, done)
 }
 
 func (d *destination) wait() { d.wg.Wait() }
 
-func (d *destination) dispatch(ctx context.Context) {
+type scheduler struct {
+	d       *destination
+	keys    map[string]*keyState
+	readyQ  []*keyState
+	loaded  int
+	cursor  uint64 // last outbox position read
+	unpark  chan *keyState
+	working map[*keyState]time.Time
+}
+
+func (d *destination) schedule(ctx context.Context, work chan<- *task, done <-chan *task) {
 	defer d.wg.Done()
-	defer func() {
-		for _, w := range d.workers {
-			close(w)
-		}
-	}()
-	var cursor uint64
+	defer close(work)
+	s := &scheduler{d: d, keys: map[string]*keyState{}, unpark: make(chan *keyState, d.window), working: map[*keyState]time.Time{}}
+	busy := 0
+	more := true // the outbox may hold entries not read yet
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
-		batch, err := d.e.db.Outbox(d.cfg.Name, cursor, 256)
-		if err != nil {
-			d.log.Error("read outbox", "err", err)
-		}
-		for _, del := range batch {
-			cursor = del.OSeq
-			d.mu.Lock()
-			d.working[del.OSeq] = del.Received
-			d.mu.Unlock()
-			w := d.workers[maphash.String(d.seed, del.Key)%uint64(len(d.workers))]
-			select {
-			case w <- del:
-			case <-ctx.Done():
-				return
+		if more && s.loaded < d.window {
+			var err error
+			if more, err = s.fill(); err != nil {
+				d.log.Error("read outbox", "err", err)
+				more = false
 			}
 		}
-		if len(batch) > 0 && err == nil {
-			continue
+		var send chan<- *task
+		var next *task
+		if len(s.readyQ) > 0 {
+			ks := s.readyQ[0]
+			next = &task{del: ks.q[0], ks: ks}
+			send = work
 		}
 		select {
 		case <-ctx.Done():
+			// let the workers finish their attempt; results are written
+			// by them, nothing more to schedule
+			for busy > 0 {
+				<-done
+				busy--
+			}
 			return
+		case send <- next:
+			s.readyQ = s.readyQ[1:]
+			next.ks.ready, next.ks.busy = false, true
+			s.working[next.ks] = next.del.Received
+			busy++
+		case t := <-done:
+			busy--
+			if t.result != resRetry {
+				delete(s.working, t.ks)
+			}
+			if err := s.finished(ctx, t); err != nil {
+				d.log.Error("reload outbox", "err", err)
+			}
+			if t.result != resRetry {
+				more = true // room was made
+			}
+		case ks := <-s.unpark:
+			ks.parked = false
+			s.makeReady(ks)
+			more = true // entries passed over while it was parked may follow
 		case <-d.wake:
-		case <-time.After(time.Second):
+			more = true
+		case <-tick.C:
+			// a safety net (a wake-up lost to a race costs a second), and
+			// the age of the oldest entry being worked on or parked
+			more = true
+			s.publishOldest()
 		}
 	}
 }
 
-func (d *destination) work(ctx context.Context, in chan *store.Delivery) {
+// fill loads entries after the cursor until the window is full or the
+// outbox is read; it reports whether there may be more.
+//
+// An entry of a key that already has its share loaded (or is parked) is
+// passed over and left in the store; the key records where, and reloads
+// from there when its queue runs dry, which it will, since it has entries
+// loaded. An entry of any other key is never passed over: when the window
+// is full the cursor stops before it.
+func (s *scheduler) fill() (bool, error) {
+	batch, err := s.d.e.db.Outbox(s.d.cfg.Name, s.cursor, 256)
+	if err != nil {
+		return false, err
+	}
+	for _, del := range batch {
+		ks := s.keys[del.Key]
+		if ks != nil && (ks.skipped != 0 || len(ks.q) >= s.d.perKey || ks.parked) {
+			if ks.skipped == 0 {
+				ks.skipped = del.OSeq
+			}
+			s.cursor = del.OSeq
+			continue
+		}
+		if s.loaded >= s.d.window {
+			return true, nil
+		}
+		if ks == nil {
+			ks = &keyState{key: del.Key}
+			s.keys[del.Key] = ks
+		}
+		s.cursor = del.OSeq
+		ks.q = append(ks.q, del)
+		s.loaded++
+		s.makeReady(ks)
+	}
+	return len(batch) > 0, nil
+}
+
+func (s *scheduler) makeReady(ks *keyState) {
+	if ks.ready || ks.busy || ks.parked || len(ks.q) == 0 {
+		return
+	}
+	ks.ready = true
+	s.readyQ = append(s.readyQ, ks)
+}
+
+// finished takes a worker's result.
+func (s *scheduler) finished(ctx context.Context, t *task) error {
+	ks := t.ks
+	ks.busy = false
+	switch t.result {
+	case resStopped:
+		return nil
+	case resRetry:
+		// Park the key; drop what was loaded behind the head (it stays in
+		// the store), so that parked keys hold one entry each.
+		if len(ks.q) > 1 {
+			if ks.skipped == 0 || ks.q[1].OSeq < ks.skipped {
+				ks.skipped = ks.q[1].OSeq
+			}
+			s.loaded -= len(ks.q) - 1
+			ks.q = ks.q[:1]
+		}
+		ks.parked = true
+		time.AfterFunc(t.wait, func() {
+			select {
+			case s.unpark <- ks:
+			case <-ctx.Done():
+			}
+		})
+		return nil
+	}
+	ks.q = ks.q[1:]
+	s.loaded--
+	if len(ks.q) == 0 && ks.skipped != 0 {
+		// the rest of this key is in the store: bring it back, in order
+		n := s.d.perKey
+		more, err := s.d.e.db.OutboxOf(s.d.cfg.Name, ks.key, ks.skipped, s.cursor, n+1)
+		if err != nil {
+			return err
+		}
+		ks.skipped = 0
+		if len(more) > n {
+			ks.skipped = more[n].OSeq
+			more = more[:n]
+		}
+		ks.q = append(ks.q, more...)
+		s.loaded += len(more)
+	}
+	if len(ks.q) == 0 && ks.skipped == 0 {
+		delete(s.keys, ks.key)
+		return nil
+	}
+	s.makeReady(ks)
+	return nil
+}
+
+// publishOldest sets the gauge of the oldest entry being worked on or
+// parked.
+func (s *scheduler) publishOldest() {
+	var oldest time.Time
+	for _, r := range s.working {
+		if oldest.IsZero() || r.Before(oldest) {
+			oldest = r
+		}
+	}
+	if oldest.IsZero() {
+		s.d.oldest.Set(0)
+	} else {
+		s.d.oldest.Set(time.Since(oldest).Seconds())
+	}
+}
+
+func (d *destination) work(ctx context.Context, work <-chan *task, done chan<- *task) {
 	defer d.wg.Done()
-	for del := range in {
-		if ctx.Err() != nil {
-			continue // shutting down: the entry stays in the outbox
-		}
-		d.deliver(ctx, del)
-		d.mu.Lock()
-		delete(d.working, del.OSeq)
-		d.mu.Unlock()
+	for t := range work {
+		t.result, t.wait = d.attemptOnce(ctx, t.del)
+		done <- t
 	}
 }
 
-// deliver tries one entry until it is delivered, dead-lettered, or the
-// engine stops (then it stays in the outbox for the next start).
-func (d *destination) deliver(ctx context.Context, del *store.Delivery) {
+// attemptOnce makes one delivery attempt and records its outcome.
+func (d *destination) attemptOnce(ctx context.Context, del *store.Delivery) (attemptResult, time.Duration) {
+	if ctx.Err() != nil {
+		return resStopped, 0
+	}
 	msg := &channels.Message{
 		Seq: del.Seq, Route: del.Route, Key: del.Key, ContentType: del.ContentType, Body: del.Body,
 	}
@@ -150,65 +338,57 @@ func (d *destination) deliver(ctx context.Context, del *store.Delivery) {
 		msg.Received = rec.Received
 	}
 	policy := d.cfg.Retry
-	for {
-		del.Attempts++
-		msg.Attempt = del.Attempts
-		actx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
-		start := time.Now()
-		err := d.dst.Deliver(actx, msg)
-		cancel()
-		d.attempt.Observe(time.Since(start).Seconds())
-		now := time.Now()
-		if err == nil {
-			if err := d.e.db.Delivered(del, now); err != nil {
-				d.log.Error("mark delivered", "seq", del.Seq, "err", err)
-			}
-			d.delivered.Inc()
-			d.endToEnd.Observe(now.Sub(del.Received).Seconds())
-			d.depth.Set(float64(d.pending.Add(-1)))
-			return
+	del.Attempts++
+	msg.Attempt = del.Attempts
+	actx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	start := time.Now()
+	err := d.dst.Deliver(actx, msg)
+	cancel()
+	d.attempt.Observe(time.Since(start).Seconds())
+	now := time.Now()
+	if err == nil {
+		if err := d.e.db.Delivered(del, now); err != nil {
+			d.log.Error("mark delivered", "seq", del.Seq, "err", err)
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		detail := channels.Detail(err)
-		var reason string
-		switch {
-		case channels.IsPermanent(err):
-			reason = "refused: " + err.Error()
-		case policy.MaxAttempts > 0 && del.Attempts >= policy.MaxAttempts:
-			reason = "gave up after " + strconv.Itoa(del.Attempts) + " attempts: " + err.Error()
-		case policy.MaxAge > 0 && now.Sub(del.Received) > policy.MaxAge:
-			reason = "gave up after " + policy.MaxAge.String() + ": " + err.Error()
-		}
-		if reason != "" {
-			if err := d.e.db.Dead(del, now, reason, detail); err != nil {
-				d.log.Error("dead-letter", "seq", del.Seq, "err", err)
-			}
-			d.dead.Inc()
-			d.depth.Set(float64(d.pending.Add(-1)))
-			d.log.Warn("dead letter", "seq", del.Seq, "route", del.Route, "attempts", del.Attempts, "err", err)
-			return
-		}
-		d.retried.Inc()
-		if err := d.e.db.Retrying(del, now, err.Error(), detail); err != nil {
-			d.log.Error("record attempt", "seq", del.Seq, "err", err)
-		}
-		wait := backoff(policy, del.Attempts)
-		if ra, ok := channels.RetryDelay(err); ok && ra > wait {
-			// honour the endpoint's Retry-After, but not a wait that would
-			// park this worker's partitions for hours
-			wait = min(ra, maxRetryAfter)
-		}
-		d.log.Info("retry", "seq", del.Seq, "attempt", del.Attempts, "in", wait.String(), "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+		d.delivered.Inc()
+		d.endToEnd.Observe(now.Sub(del.Received).Seconds())
+		d.depth.Set(float64(d.pending.Add(-1)))
+		return resDelivered, 0
 	}
+	if ctx.Err() != nil {
+		del.Attempts-- // cut short by the stop, not the endpoint's failure
+		return resStopped, 0
+	}
+	detail := channels.Detail(err)
+	var reason string
+	switch {
+	case channels.IsPermanent(err):
+		reason = "refused: " + err.Error()
+	case policy.MaxAttempts > 0 && del.Attempts >= policy.MaxAttempts:
+		reason = "gave up after " + strconv.Itoa(del.Attempts) + " attempts: " + err.Error()
+	case policy.MaxAge > 0 && now.Sub(del.Received) > policy.MaxAge:
+		reason = "gave up after " + policy.MaxAge.String() + ": " + err.Error()
+	}
+	if reason != "" {
+		if err := d.e.db.Dead(del, now, reason, detail); err != nil {
+			d.log.Error("dead-letter", "seq", del.Seq, "err", err)
+		}
+		d.dead.Inc()
+		d.depth.Set(float64(d.pending.Add(-1)))
+		d.log.Warn("dead letter", "seq", del.Seq, "route", del.Route, "attempts", del.Attempts, "err", err)
+		return resDead, 0
+	}
+	d.retried.Inc()
+	if err := d.e.db.Retrying(del, now, err.Error(), detail); err != nil {
+		d.log.Error("record attempt", "seq", del.Seq, "err", err)
+	}
+	wait := backoff(policy, del.Attempts)
+	if ra, ok := channels.RetryDelay(err); ok && ra > wait {
+		// honour the endpoint's Retry-After, but not a wait of hours
+		wait = min(ra, maxRetryAfter)
+	}
+	d.log.Info("retry", "seq", del.Seq, "attempt", del.Attempts, "in", wait.String(), "err", err)
+	return resRetry, wait
 }
 
 // backoff is exponential with full jitter: a random wait up to
@@ -224,30 +404,4 @@ func backoff(p config.Retry, attempt int) time.Duration {
 	}
 	// at least half the ceiling, so that retries never spin
 	return ceil/2 + rand.N(ceil/2+1)
-}
-
-// watchAge publishes the age of the oldest entry being worked on.
-func (d *destination) watchAge(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			var oldest time.Time
-			d.mu.Lock()
-			for _, r := range d.working {
-				if oldest.IsZero() || r.Before(oldest) {
-					oldest = r
-				}
-			}
-			d.mu.Unlock()
-			if oldest.IsZero() {
-				d.oldest.Set(0)
-			} else {
-				d.oldest.Set(now.Sub(oldest).Seconds())
-			}
-		}
-	}
 }

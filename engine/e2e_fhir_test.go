@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -322,14 +321,9 @@ func getJSON(t *testing.T, url string, v any) {
 // lock that never clears) holds up that patient, by design: its later
 // messages must wait to stay in order. Other patients must not wait.
 //
-// It fails today (with 4 workers, about 130 of the 300 are delivered,
-// then nothing moves): see the skip.
+// (It failed with the first outbox runner, whose workers slept out the
+// backoff: about 130 of the 300 were delivered, then nothing moved.)
 func TestE2EFHIRStuckPatientDoesNotBlockOthers(t *testing.T) {
-	if os.Getenv("PLEXUS_KNOWN_BUGS") == "" {
-		t.Skip("BUG: a delivery in retry blocks every patient of its outbox worker (deliver.go: deliver sleeps " +
-			"out the backoff inline), and once that worker's queue is full the dispatcher blocks on it (deliver.go: " +
-			"w <- del) and the whole destination stops; PLEXUS_KNOWN_BUGS=1 runs this test")
-	}
 	srv := newFHIRServer(t, "/fhir", func(ctrl string, _ int) int {
 		if ctrl == "STUCK" {
 			return http.StatusInternalServerError

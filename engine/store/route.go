@@ -484,3 +484,38 @@ func (s *DB) PendingLen() (int64, error) {
 	}
 	return n, nil
 }
+
+// OutboxOf returns up to max entries of dest's outbox for partition key
+// from oseq from to oseq to (inclusive), in order, with their bodies: the
+// entries of one key that a destination left in the store while that key
+// was held up.
+func (s *DB) OutboxOf(dest, key string, from, to uint64, max int) ([]*Delivery, error) {
+	prefix := []byte{tOutbox}
+	prefix = append(append(prefix, dest...), 0)
+	lo := be64(bytes.Clone(prefix), from)
+	hi := be64(bytes.Clone(prefix), to+1)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s: %w", dest, err)
+	}
+	defer it.Close()
+	var out []*Delivery
+	for ok := it.First(); ok && len(out) < max; ok = it.Next() {
+		d, err := decodeDelivery(dest, beUint64(it.Key()[len(prefix):]), it.Value())
+		if err != nil {
+			return nil, err
+		}
+		if d.Key == key {
+			out = append(out, d)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("outbox %s: %w", dest, err)
+	}
+	for _, d := range out {
+		if err := s.LoadBody(d); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
