@@ -52,8 +52,15 @@ func (s Secret) Resolve(file, baseDir string) (string, error) {
 }
 
 // InlineWarning returns the warning for a secret written inline in the file
-// under field, or nil.
+// under field, or for one naming an environment variable that is not set
+// (the engine would refuse to start), or nil.
 func InlineWarning(field string, s Secret) *FieldError {
+	if m := envRef.FindStringSubmatch(string(s)); m != nil {
+		if _, ok := os.LookupEnv(m[1]); !ok {
+			return Fieldf(field, "environment variable %s is not set here; the destination will not open without it", m[1])
+		}
+		return nil
+	}
 	if !s.IsInline() {
 		return nil
 	}

@@ -46,21 +46,22 @@ func loadSettings(cmd *cobra.Command) (*settings, error) {
 	if err := v.BindPFlags(cmd.Flags()); err != nil {
 		return nil, err
 	}
-	if f := v.GetString("settings"); f != "" {
+	// The settings file: --settings, else plexus.yaml here or in
+	// /etc/plexus. Named exactly: viper's own search would also take a
+	// file called "plexus" (the binary, built in the working directory).
+	f := v.GetString("settings")
+	if f == "" {
+		for _, c := range []string{"plexus.yaml", "/etc/plexus/plexus.yaml"} {
+			if _, err := os.Stat(c); err == nil {
+				f = c
+				break
+			}
+		}
+	}
+	if f != "" {
 		v.SetConfigFile(f)
 		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("settings file: %w", err)
-		}
-	} else {
-		v.SetConfigName("plexus")
-		v.SetConfigType("yaml")
-		v.AddConfigPath(".")
-		v.AddConfigPath("/etc/plexus")
-		if err := v.ReadInConfig(); err != nil {
-			var nf viper.ConfigFileNotFoundError
-			if !errors.As(err, &nf) {
-				return nil, fmt.Errorf("settings file: %w", err)
-			}
+			return nil, fmt.Errorf("settings file %s: %w", f, err)
 		}
 	}
 	s := &settings{

@@ -192,6 +192,7 @@ routes: [{ name: r, transform: nosuch.yaml, to: d }]
 }
 
 func TestWarnings(t *testing.T) {
+	t.Setenv("TOKEN", "x")
 	c, err := Parse("routes.yaml", []byte(`listeners: [{ name: a, mllp: { addr: ":1" } }, { name: b, mllp: { addr: ":2" } }]
 destinations:
   d: { testfhir: { url: x, token: hunter2 } }
@@ -204,6 +205,15 @@ routes: [{ name: r, from: a, transform: builtin, to: d }]
 	var got []string
 	for _, w := range c.Warnings {
 		got = append(got, w.Pos.String()+": "+w.Msg)
+	}
+	t.Setenv("TOKEN", "")
+	os.Unsetenv("TOKEN")
+	c2, _ := Parse("routes.yaml", []byte(`listeners: [{ name: a, mllp: { addr: ":1" } }]
+destinations: { d: { testfhir: { url: x, token: "${TOKEN}" } } }
+routes: [{ name: r, transform: builtin, to: d }]
+`))
+	if len(c2.Warnings) != 1 || !strings.Contains(c2.Warnings[0].Msg, "environment variable TOKEN is not set") {
+		t.Errorf("unset variable: %v", c2.Warnings)
 	}
 	want := []string{
 		"routes.yaml:1:48: no route takes messages from listener b: they are all unrouted",
