@@ -9,7 +9,9 @@ import (
 	"github.com/plexus-hl7/plexus/engine/config"
 )
 
-func retryOf(initial, max time.Duration) config.Retry { return config.Retry{Initial: initial, Max: max} }
+func retryOf(initial, max time.Duration) config.Retry {
+	return config.Retry{Initial: initial, Max: max}
+}
 
 // Ingest waits while the pipeline is max_backlog behind, and goes on as
 // soon as a message is routed: the sender's connection is held, not the
