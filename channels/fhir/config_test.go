@@ -108,6 +108,7 @@ auth: { type: smart_backend, token_url: "https://ehr.example.org/token", client_
 }
 
 func TestWarnings(t *testing.T) {
+	t.Setenv("T", "x") // an unset variable is a warning of its own
 	fields := func(c *Config) []string {
 		var out []string
 		for _, w := range c.Warnings() {
@@ -174,6 +175,11 @@ func TestOpenResolvesSecrets(t *testing.T) {
 
 // TestDocExamples decodes the auth blocks doc.go shows.
 func TestDocExamples(t *testing.T) {
+	// the variables the examples name, set as an operator would (an unset
+	// one is a warning of its own)
+	for _, v := range []string{"EHR_TOKEN", "EHR_CLIENT_SECRET", "FHIR_TOKEN", "EHR_PASSWORD"} {
+		t.Setenv(v, "x")
+	}
 	for _, auth := range []string{`
 auth: { type: bearer, token: "${EHR_TOKEN}" }          # or token_file: /run/secrets/ehr-token
 `, `
