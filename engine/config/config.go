@@ -79,7 +79,10 @@ type Destination struct {
 	// Workers deliver in parallel; one partition key always goes to the
 	// same worker, so its messages stay in order.
 	Workers int
-	// Timeout bounds one delivery attempt.
+	// Timeout bounds one delivery attempt, whatever the kind does inside
+	// it. It defaults to 2 minutes, above the kinds' own timeouts (a FHIR
+	// request's 30 s, an MLLP ACK's 30 s), so that it only cuts off an
+	// attempt that hangs despite them (a file write on a stuck NFS mount).
 	Timeout time.Duration
 	Retry   Retry
 	Pos     Pos
@@ -175,7 +178,7 @@ func Parse(file string, src []byte) (*Config, error) {
 // Defaults applied to what routes.yaml leaves out.
 const (
 	defaultWorkers     = 4
-	defaultDestTimeout = 30 * time.Second
+	defaultDestTimeout = 2 * time.Minute
 )
 
 func portOf(addr string) (host, port string, ok bool) {
