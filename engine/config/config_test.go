@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"os"
 	"path/filepath"
@@ -56,6 +57,7 @@ const good = `listeners:
   - name: ADT-Feed
     mllp: { addr: ":2575" }
     ack: enhanced
+    versions: [2.40, "2.5.1", 2.3]
 destinations:
   FhirProd: { testfhir: { url: "http://x" }, retry: { initial: 2s, max: 1m, max_attempts: 5 }, workers: 2 }
   Peer: { testraw: { url: "mllp://y" } }
@@ -74,6 +76,9 @@ func TestParseGood(t *testing.T) {
 	c, err := Parse("routes.yaml", []byte(good))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(c.Listeners[0].Versions) != "[2.40 2.5.1 2.3]" {
+		t.Errorf("versions %q: an unquoted 2.40 must stay 2.40", c.Listeners[0].Versions)
 	}
 	if c.Listeners[0].Name != "ADT-Feed" || c.Listeners[0].Ack != "enhanced" || c.Listeners[0].Unrouted != "accept" {
 		t.Errorf("listener %+v", c.Listeners[0])

@@ -344,6 +344,17 @@ func (p *parser) listener(n ast.Node) {
 	nodes := map[string]ast.Node{}
 	for _, mv := range p.mapping(n, "listener") {
 		nodes[keyName(mv)] = mv.Key
+		if keyName(mv) == "versions" {
+			// versions as written: an unquoted 2.40 is a YAML number,
+			// which decodes as "2.4"
+			if seq, ok := unwrap(mv.Value).(*ast.SequenceNode); ok && len(seq.Values) == len(l.Versions) {
+				for i, v := range seq.Values {
+					if tk := v.GetToken(); tk != nil {
+						l.Versions[i] = tk.Value
+					}
+				}
+			}
+		}
 	}
 	at := func(k string) ast.Node {
 		if nd, ok := nodes[k]; ok {
