@@ -224,8 +224,13 @@ func (e *Engine) Replay(req ReplayRequest) (*ReplayResult, error) {
 			if !ok {
 				continue
 			}
-			if err := e.db.Reroute(seq); err != nil {
+			added, err := e.db.Reroute(seq)
+			if err != nil {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("%d: %v", seq, err))
+				continue
+			}
+			if !added {
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%d: already waiting to be routed", seq))
 				continue
 			}
 			n++

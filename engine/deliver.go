@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -213,32 +214,48 @@ func (d *destination) schedule(ctx context.Context, work chan<- *task, done <-ch
 // loaded. An entry of any other key is never passed over: when the window
 // is full the cursor stops before it.
 func (s *scheduler) fill() (bool, error) {
-	batch, err := s.d.e.db.Outbox(s.d.cfg.Name, s.cursor, 256)
-	if err != nil {
-		return false, err
-	}
-	for _, del := range batch {
-		ks := s.keys[del.Key]
-		if ks != nil && (ks.skipped != 0 || len(ks.q) >= s.d.perKey || ks.parked) {
-			if ks.skipped == 0 {
-				ks.skipped = del.OSeq
+	// Keep reading while whole batches are passed over (a long backlog
+	// of parked keys, after a restart say), up to a budget per call, so
+	// that a ready key behind them is not left waiting for the next event.
+	for range 64 {
+		batch, err := s.d.e.db.Outbox(s.d.cfg.Name, s.cursor, 256)
+		if err != nil {
+			return false, err
+		}
+		loaded := false
+		for _, del := range batch {
+			ks := s.keys[del.Key]
+			if ks != nil && (ks.skipped != 0 || len(ks.q) >= s.d.perKey || ks.parked) {
+				if ks.skipped == 0 {
+					ks.skipped = del.OSeq
+				}
+				s.cursor = del.OSeq
+				continue
+			}
+			if s.loaded >= s.d.window {
+				return true, nil
+			}
+			if err := s.d.e.db.LoadBody(del); err != nil {
+				return false, err
+			}
+			if ks == nil {
+				ks = &keyState{key: del.Key}
+				s.keys[del.Key] = ks
 			}
 			s.cursor = del.OSeq
-			continue
+			ks.q = append(ks.q, del)
+			s.loaded++
+			loaded = true
+			s.makeReady(ks)
 		}
-		if s.loaded >= s.d.window {
+		if len(batch) == 0 {
+			return false, nil
+		}
+		if loaded {
 			return true, nil
 		}
-		if ks == nil {
-			ks = &keyState{key: del.Key}
-			s.keys[del.Key] = ks
-		}
-		s.cursor = del.OSeq
-		ks.q = append(ks.q, del)
-		s.loaded++
-		s.makeReady(ks)
 	}
-	return len(batch) > 0, nil
+	return true, nil
 }
 
 func (s *scheduler) makeReady(ks *keyState) {
@@ -342,7 +359,7 @@ func (d *destination) attemptOnce(ctx context.Context, del *store.Delivery) (att
 	msg.Attempt = del.Attempts
 	actx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	start := time.Now()
-	err := d.dst.Deliver(actx, msg)
+	err := d.safeDeliver(actx, msg)
 	cancel()
 	d.attempt.Observe(time.Since(start).Seconds())
 	now := time.Now()
@@ -389,6 +406,18 @@ func (d *destination) attemptOnce(ctx context.Context, del *store.Delivery) (att
 	}
 	d.log.Info("retry", "seq", del.Seq, "attempt", del.Attempts, "in", wait.String(), "err", err)
 	return resRetry, wait
+}
+
+// safeDeliver calls the destination, making a panic in it a permanent
+// failure of this message (dead-lettered with the panic's text) rather than
+// a crash of the engine that would repeat at every restart.
+func (d *destination) safeDeliver(ctx context.Context, m *channels.Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = channels.Permanent(fmt.Errorf("internal error in the %s destination (please report): %v", d.cfg.Kind, v), nil)
+		}
+	}()
+	return d.dst.Deliver(ctx, m)
 }
 
 // backoff is exponential with full jitter: a random wait up to

@@ -46,6 +46,9 @@ type Engine struct {
 	dests      map[string]*destination
 
 	senders senders
+	// handlers counts messages being ingested, so that the store is not
+	// closed under one
+	handlers sync.WaitGroup
 
 	pipeCancel, destCancel context.CancelFunc
 	started                bool
@@ -278,6 +281,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			})
 		}
 		wg.Wait()
+		if ctx.Err() != nil {
+			// out of time: cut the connections still busy (their
+			// handlers see their context end) ...
+			for _, l := range e.listeners {
+				l.srv.Close()
+			}
+		}
+		// ... and let every handler return before anything closes
+		e.handlers.Wait()
 		// Route everything journaled, unless time runs out.
 		for e.pipe.backlog.Load() > 0 && ctx.Err() == nil {
 			sleep(ctx, 10*time.Millisecond)

@@ -44,6 +44,8 @@ func (l *listener) ack(code hl7.AckCode) prometheus.Counter {
 // is synced to the journal; anything that prevents that is a NAK with an
 // ERR segment saying why.
 func (l *listener) ServeMLLP(ctx context.Context, conn mllp.ConnInfo, msg []byte) []byte {
+	l.e.handlers.Add(1)
+	defer l.e.handlers.Done()
 	start := time.Now()
 	l.received.Inc()
 	// listeners number their connections separately: tell them apart
@@ -163,6 +165,8 @@ func (l *listener) reject(ctx context.Context, msg []byte, remote string, start 
 // frameTooLarge answers a frame over the listener's max_frame with a NAK
 // built from its first bytes, and records what was seen of it.
 func (l *listener) frameTooLarge(ctx context.Context, conn mllp.ConnInfo, err error) []byte {
+	l.e.handlers.Add(1)
+	defer l.e.handlers.Done()
 	var fe *mllp.FrameTooLargeError
 	prefix := []byte(nil)
 	if errors.As(err, &fe) {

@@ -160,7 +160,7 @@ func (p *pipeline) dispatch(ctx context.Context) {
 			if r.Status != store.Accepted && !r.Route {
 				continue // rejected, or a duplicate not to route
 			}
-			if !p.send(ctx, r.Seq, func() *job { return p.parse(r) }) {
+			if !p.send(ctx, r.Seq, func() *job { return p.parse(r) }, false) {
 				return
 			}
 		case <-p.wake:
@@ -191,7 +191,7 @@ func (p *pipeline) drainFresh(ctx context.Context, cursor uint64) uint64 {
 			}
 			cursor = r.Seq
 			if r.Status == store.Accepted || r.Route {
-				if !p.send(ctx, r.Seq, func() *job { return p.parse(r) }) {
+				if !p.send(ctx, r.Seq, func() *job { return p.parse(r) }, false) {
 					return cursor
 				}
 			}
@@ -215,7 +215,7 @@ func (p *pipeline) scan(ctx context.Context, cursor uint64) (uint64, bool) {
 		}
 		for _, seq := range seqs {
 			cursor = seq
-			if !p.send(ctx, seq, func() *job { return p.load(seq) }) {
+			if !p.send(ctx, seq, func() *job { return p.load(seq) }, true) {
 				return cursor, false
 			}
 		}
@@ -225,12 +225,23 @@ func (p *pipeline) scan(ctx context.Context, cursor uint64) (uint64, bool) {
 // send hands message seq to the worker that owns its key, unless it is
 // already being routed (a rescan finds messages in flight); false when ctx
 // ended.
-func (p *pipeline) send(ctx context.Context, seq uint64, make func() *job) bool {
+func (p *pipeline) send(ctx context.Context, seq uint64, make func() *job, fromScan bool) bool {
 	p.mu.Lock()
 	busy := p.inflight[seq]
 	p.inflight[seq] = true
 	p.mu.Unlock()
 	if busy {
+		return true
+	}
+	// A scan's list may be stale: a worker may have routed the message
+	// since (it removes the pending mark before it clears its in-flight
+	// mark, so this look cannot miss one that is still to be routed).
+	if !fromScan {
+		// handed over by the commit: pending, and new
+	} else if pending, err := p.e.db.IsPending(seq); err == nil && !pending {
+		p.mu.Lock()
+		delete(p.inflight, seq)
+		p.mu.Unlock()
 		return true
 	}
 	j := make()
@@ -281,7 +292,7 @@ func (p *pipeline) parse(rec *store.Record) *job {
 	if l != nil {
 		opts = l.parseOpts
 	}
-	j.msg, j.err = hl7.ParseWith(rec.Raw, opts)
+	j.msg, j.err = safeParse(rec.Raw, opts)
 	if j.msg != nil {
 		j.key = partitionKey(j.msg)
 	} else {
@@ -318,7 +329,7 @@ func (p *pipeline) route(j *job) bool {
 	default:
 		routes := e.matchRoutes(e.routesFrom[j.rec.Listener], j.msg, &o.Errors)
 		for _, r := range routes {
-			out, err := r.convert(j.msg, j.rec)
+			out, err := r.safeConvert(j.msg, j.rec)
 			if err != nil {
 				e.m.transform.WithLabelValues(r.cfg.Name, "error").Inc()
 				o.Errors = append(o.Errors, fmt.Sprintf("route %s: %v", r.cfg.Name, err))
@@ -389,6 +400,18 @@ func (e *Engine) matchRoutes(rs []*route, m *hl7.Message, errs *[]string) []*rou
 	return out
 }
 
+// safeConvert is convert that turns a panic (a bug, in a converter say)
+// into this message's failure: the message was acknowledged already, and
+// a panic would otherwise crash the engine again on every restart.
+func (r *route) safeConvert(m *hl7.Message, rec *store.Record) (out store.Output, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("internal error converting the message (please report): %v", v)
+		}
+	}()
+	return r.convert(m, rec)
+}
+
 // convert makes the route's body for one message.
 func (r *route) convert(m *hl7.Message, rec *store.Record) (store.Output, error) {
 	out := store.Output{Route: r.cfg.Name, Dests: r.cfg.To}
@@ -434,3 +457,14 @@ var (
 	pidAuthority = hl7.MustPath("PID-3[1].4.1")
 	mshFacility  = hl7.MustPath("MSH-4")
 )
+
+// safeParse is hl7.ParseWith with a panic made an error, for the same
+// reason as safeConvert.
+func safeParse(raw []byte, o hl7.ParseOptions) (m *hl7.Message, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			m, err = nil, fmt.Errorf("internal error parsing the message (please report): %v", v)
+		}
+	}()
+	return hl7.ParseWith(raw, o)
+}

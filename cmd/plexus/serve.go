@@ -143,25 +143,31 @@ func serve(ctx context.Context, s *settings, logw io.Writer, started func(*engin
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The admin port first: a failure to bind it must stop the start
+	// before any message is acknowledged.
+	var adminLn net.Listener
+	if s.Admin != "" {
+		if adminLn, err = net.Listen("tcp", s.Admin); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("admin address: %w", err)}
+		}
+		defer adminLn.Close()
+	}
 	e, err := engine.New(ctx, engine.Options{Config: cfg, DataDir: s.DataDir, Logger: log})
 	if err != nil {
 		return err
 	}
 	if err := e.Start(ctx); err != nil {
-		e.Shutdown(context.Background())
+		sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+		defer cancel()
+		e.Shutdown(sctx)
 		return err
 	}
 	var adminAddr net.Addr
 	var admin *http.Server
-	if s.Admin != "" {
-		ln, err := net.Listen("tcp", s.Admin)
-		if err != nil {
-			e.Shutdown(context.Background())
-			return fmt.Errorf("admin address: %w", err)
-		}
-		adminAddr = ln.Addr()
+	if adminLn != nil {
+		adminAddr = adminLn.Addr()
 		admin = &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go admin.Serve(ln)
+		go admin.Serve(adminLn)
 		log.Info("admin listening", "addr", adminAddr.String())
 	}
 	log.Info("started", "config", s.Config, "data_dir", s.DataDir)
@@ -172,10 +178,13 @@ func serve(ctx context.Context, s *settings, logw io.Writer, started func(*engin
 	log.Info("stopping", "timeout", s.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 	defer cancel()
-	err = e.Shutdown(sctx)
 	if admin != nil {
-		admin.Shutdown(sctx)
+		// before the engine: the API reads the store
+		actx, acancel := context.WithTimeout(sctx, 2*time.Second)
+		admin.Shutdown(actx)
+		acancel()
 	}
+	err = e.Shutdown(sctx)
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -169,6 +169,26 @@ routes: [{ name: r, transform: nosuch.yaml, to: d }]
 			`routes.yaml:3:32: route r: transform nosuch.yaml does not load (errors follow)`,
 			`nosuch.yaml`,
 		}},
+		{"runtime failures caught early", `listeners:
+  - { name: a, mllp: { addr: "localhost:2575", tls: { cert: nocert.pem, key: nokey.pem } } }
+  - { name: b, mllp: { addr: "127.0.0.1:2575" } }
+  - { name: c, mllp: { addr: ":http2" } }
+destinations:
+  "d\0x": { testfhir: { url: x }, timeout: 0s }
+  e: { testfhir: { url: x }, timeout: 30 }
+routes: [{ name: r, transform: builtin, to: [e, e] }]
+duplicates: { window: -1h }
+`, []string{
+			`routes.yaml: duplicates: window must not be negative`,
+			`routes.yaml:2:16: listener a: tls file nocert.pem: no such file or directory`,
+			`routes.yaml:2:16: listener a: tls file nokey.pem: no such file or directory`,
+			`routes.yaml:3:5: listeners a and b both listen on 127.0.0.1:2575`,
+			`routes.yaml:4:16: listener c: addr ":http2": port "http2" is not a port number`,
+			`routes.yaml:6:3: destination name "d\x00x" holds a control character`,
+			`routes.yaml:6:44: timeout must be more than 0`,
+			`routes.yaml:7:39: "30" is not valid here: a duration such as 30s or 5m is wanted`,
+			`routes.yaml:8:49: route r sends to e twice`,
+		}},
 		{"yaml syntax", "listeners: [\n", []string{`routes.yaml:`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

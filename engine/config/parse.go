@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -274,6 +277,8 @@ func (p *parser) yamlError(n ast.Node, err error) {
 			want = "a number"
 		case want == "bool":
 			want = "true or false"
+		case strings.HasSuffix(want, "Duration"):
+			want = "a duration such as 30s or 5m"
 		case want == "string", strings.HasSuffix(want, "Secret"):
 			want = "a single value"
 		case strings.HasPrefix(want, "[]"):
@@ -364,11 +369,29 @@ func (p *parser) listener(n ast.Node) {
 	}
 	if l.Name == "" {
 		p.errorf(n, "a listener needs a name")
+	} else if msg := badName(l.Name); msg != "" {
+		p.errorf(at("name"), "listener name %q %s", l.Name, msg)
+	}
+	if t := l.MLLP.TLS; t != nil {
+		for _, f := range []string{t.Cert, t.Key, t.ClientCA} {
+			if f == "" {
+				continue
+			}
+			path := f
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(p.cfg.Dir, path)
+			}
+			if _, err := os.Stat(path); err != nil {
+				p.errorf(at("mllp"), "listener %s: tls file %s: %v", l.Name, f, errors.Unwrap(err))
+			}
+		}
 	}
 	if l.MLLP.Addr == "" {
 		p.errorf(at("mllp"), "listener %s needs mllp: {addr: \":2575\"}", l.Name)
-	} else if _, _, ok := portOf(l.MLLP.Addr); !ok {
+	} else if _, port, ok := portOf(l.MLLP.Addr); !ok {
 		p.errorf(at("mllp"), "listener %s: addr %q is not host:port (\":2575\" listens on every interface)", l.Name, l.MLLP.Addr)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		p.errorf(at("mllp"), "listener %s: addr %q: port %q is not a port number", l.Name, l.MLLP.Addr, port)
 	}
 	if t := l.MLLP.TLS; t != nil && (t.Cert == "" || t.Key == "") {
 		p.errorf(at("mllp"), "listener %s: tls needs cert and key", l.Name)
@@ -393,6 +416,9 @@ func (p *parser) destinations(n ast.Node) {
 			continue
 		}
 		p.destNodes[name] = mv.Key
+		if msg := badName(name); msg != "" {
+			p.errorf(mv.Key, "destination name %q %s", name, msg)
+		}
 		d := &Destination{Name: name, Workers: defaultWorkers, Timeout: defaultDestTimeout, Retry: DefaultRetry, Pos: p.pos(mv.Key)}
 		var kindNode *ast.MappingValueNode
 		badKind := false
@@ -405,7 +431,9 @@ func (p *parser) destinations(n ast.Node) {
 					p.errorf(kv.Value, "workers must be at least 1")
 				}
 			case "timeout":
-				p.decode(kv.Value, &d.Timeout, "timeout")
+				if p.decode(kv.Value, &d.Timeout, "timeout") && d.Timeout <= 0 {
+					p.errorf(kv.Value, "timeout must be more than 0 (it bounds each delivery attempt)")
+				}
 			case "retry":
 				p.decode(kv.Value, &d.Retry, "retry")
 				if d.Retry.Initial <= 0 || d.Retry.Max < d.Retry.Initial {
@@ -534,6 +562,13 @@ func (p *parser) route(n ast.Node) {
 	}
 	if r.Name == "" {
 		p.errorf(n, "a route needs a name")
+	} else if msg := badName(r.Name); msg != "" {
+		p.errorf(n, "route name %q %s", r.Name, msg)
+	}
+	for i, t := range r.To {
+		if slices.Contains(r.To[:i], t) {
+			p.errorf(rn.to[i], "route %s sends to %s twice", r.Name, t)
+		}
 	}
 	if len(r.To) == 0 {
 		p.errorf(n, "route %s needs to: (one or more destinations)", r.Name)
@@ -668,6 +703,9 @@ func (p *parser) check() {
 	default:
 		p.errAt(Pos{File: p.file}, "duplicates: action %q is not record, ignore, process or off", cfg.Duplicates.Action)
 	}
+	if cfg.Duplicates.Window < 0 {
+		p.errAt(Pos{File: p.file}, "duplicates: window must not be negative")
+	}
 	if pl := cfg.Pipeline; pl.Workers < 1 || pl.Queue < 1 || pl.MaxBacklog < 1 {
 		p.errAt(Pos{File: p.file}, "pipeline: workers, queue and max_backlog must be at least 1")
 	}
@@ -694,5 +732,26 @@ func samePort(a, b string) bool {
 		return false
 	}
 	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" || h == "[::]" }
-	return ha == hb || wild(ha) || wild(hb)
+	loop := func(h string) string {
+		if h == "localhost" || h == "::1" {
+			return "127.0.0.1"
+		}
+		return h
+	}
+	return loop(ha) == loop(hb) || wild(ha) || wild(hb)
+}
+
+// badName says what is wrong with a listener, destination or route name,
+// or "". Names go into store keys, metrics labels and file names: no
+// control characters (NUL least of all: it separates the parts of keys).
+func badName(name string) string {
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return "holds a control character"
+		}
+	}
+	if strings.TrimSpace(name) != name {
+		return "starts or ends with a space"
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -207,6 +208,10 @@ func (s *DB) Route(seq uint64, o Outcome, outs []Output) ([]*Delivery, error) {
 			if err := b.Set(statusKey(seq, out.Route, dest), pending, nil); err != nil {
 				return nil, err
 			}
+			// routed again (replay): an earlier dead letter is superseded
+			if err := b.Delete(deadKey(dest, seq, out.Route), nil); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// Outbox sequence numbers must become visible in order (a destination
@@ -233,7 +238,8 @@ func (s *DB) Route(seq uint64, o Outcome, outs []Output) ([]*Delivery, error) {
 }
 
 // Outbox returns up to max entries of dest's outbox after oseq after, in
-// order, with their bodies.
+// order, without their bodies (LoadBody reads one): a reader that passes
+// over entries does not pay for their bodies.
 func (s *DB) Outbox(dest string, after uint64, max int) ([]*Delivery, error) {
 	prefix := key(tOutbox, dest, "")
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: be64(bytes.Clone(prefix), after+1), UpperBound: prefixEnd(prefix)})
@@ -251,11 +257,6 @@ func (s *DB) Outbox(dest string, after uint64, max int) ([]*Delivery, error) {
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", dest, err)
-	}
-	for _, d := range out {
-		if err := s.LoadBody(d); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
@@ -355,6 +356,9 @@ func (s *DB) DeadLetters(dest string, fn func(DeadLetter) bool) error {
 			return errCorrupt
 		}
 		dl := DeadLetter{Dest: string(k[:i]), Seq: beUint64(k[i+1:]), Route: string(k[i+9:])}
+		if st, err := s.status(dl.Seq, dl.Route, dl.Dest); err != nil || st.State != Dead {
+			continue // superseded by a replay
+		}
 		if !fn(dl) {
 			break
 		}
@@ -397,14 +401,32 @@ func (s *DB) Requeue(dest string, seq uint64, route string) (*Delivery, error) {
 // Reroute puts message seq back on the pending list so that the pipeline
 // routes and converts it again (replay after a rule was fixed). Its
 // earlier deliveries keep their status.
-func (s *DB) Reroute(seq uint64) error {
+// It reports whether the message was put back (false when it was already
+// waiting to be routed).
+func (s *DB) Reroute(seq uint64) (bool, error) {
 	if _, err := s.Record(seq); err != nil {
-		return err
+		return false, err
+	}
+	if pending, err := s.IsPending(seq); err != nil || pending {
+		return false, err
 	}
 	if err := s.db.Set(seqKey(tPending, seq), nil, pebble.Sync); err != nil {
-		return fmt.Errorf("reroute %d: %w", seq, err)
+		return false, fmt.Errorf("reroute %d: %w", seq, err)
 	}
-	return nil
+	return true, nil
+}
+
+// IsPending reports whether message seq waits to be routed.
+func (s *DB) IsPending(seq uint64) (bool, error) {
+	_, closer, err := s.db.Get(seqKey(tPending, seq))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("pending %d: %w", seq, err)
+	}
+	closer.Close()
+	return true, nil
 }
 
 // Outcome reads how message seq was routed.
@@ -518,4 +540,13 @@ func (s *DB) OutboxOf(dest, key string, from, to uint64, max int) ([]*Delivery, 
 		}
 	}
 	return out, nil
+}
+
+func (s *DB) status(seq uint64, route, dest string) (DeliveryStatus, error) {
+	v, closer, err := s.db.Get(statusKey(seq, route, dest))
+	if err != nil {
+		return DeliveryStatus{}, err
+	}
+	defer closer.Close()
+	return decodeStatus(route, dest, v)
 }

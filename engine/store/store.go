@@ -159,13 +159,14 @@ type Options struct {
 
 // DB is the embedded store. It is safe for concurrent use.
 type DB struct {
-	db    *pebble.DB
-	opts  Options
-	c     *committer
-	seq   atomic.Uint64 // last journal sequence number
-	omu   sync.Mutex    // orders outbox sequence numbers with their writes
-	oseq  uint64
-	close sync.Once
+	db     *pebble.DB
+	opts   Options
+	c      *committer
+	seq    atomic.Uint64 // last journal sequence number
+	omu    sync.Mutex    // orders outbox sequence numbers with their writes
+	oseq   uint64
+	close  sync.Once
+	closed atomic.Bool
 }
 
 // ErrClosed is returned by calls after Close.
@@ -248,6 +249,7 @@ func (s *DB) LastSeq() uint64 { return s.seq.Load() }
 func (s *DB) Close() error {
 	var err error
 	s.close.Do(func() {
+		s.closed.Store(true)
 		s.c.close()
 		// Routing and delivery writes were applied without a sync; sync
 		// them now so that a clean stop redelivers nothing.
@@ -266,6 +268,9 @@ func (s *DB) Close() error {
 // the dedupe window; with DedupeIgnore such a record is not written and
 // r.Seq stays 0). Many concurrent Appends share one sync.
 func (s *DB) Append(ctx context.Context, r *Record) error {
+	if s.closed.Load() {
+		return fmt.Errorf("journal append: %w", ErrClosed)
+	}
 	r.checked, r.dupOf = false, 0
 	if s.opts.Dedupe != DedupeOff && r.Status == Accepted && r.ControlID != "" {
 		r.checkedAt = s.seq.Load()

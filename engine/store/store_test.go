@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -58,6 +59,12 @@ func TestAppendRouteDeliverReopen(t *testing.T) {
 		t.Fatalf("pending after routing %v", p)
 	}
 	ob, err := s.Outbox("kafka", 0, 10)
+	if err == nil && len(ob) == 1 && ob[0].Body != nil {
+		t.Error("Outbox loaded a body: passing over entries must not cost their bodies")
+	}
+	if err == nil && len(ob) == 1 {
+		err = s.LoadBody(ob[0])
+	}
 	if err != nil || len(ob) != 1 || string(ob[0].Body) != `{"resourceType":"Bundle"}` || ob[0].Key != "123^MRN" || ob[0].ContentType != "application/fhir+json" {
 		t.Fatalf("outbox %v %+v", err, ob)
 	}
@@ -107,6 +114,9 @@ func TestAppendRouteDeliverReopen(t *testing.T) {
 		t.Fatalf("requeue: %+v %v (outbox sequence must survive a restart)", d, err)
 	}
 	fo, _ = s.Outbox("files", 0, 10)
+	if len(fo) == 1 {
+		s.LoadBody(fo[0])
+	}
 	if len(fo) != 1 || fo[0].OSeq != 3 || fo[0].Attempts != 0 || string(fo[0].Body) == "" {
 		t.Fatalf("requeued outbox %+v", fo)
 	}
@@ -115,8 +125,11 @@ func TestAppendRouteDeliverReopen(t *testing.T) {
 	if len(dead) != 0 {
 		t.Fatalf("dead letter kept after requeue: %+v", dead)
 	}
-	if err := s.Reroute(2); err != nil {
-		t.Fatal(err)
+	if added, err := s.Reroute(2); err != nil || !added {
+		t.Fatal(added, err)
+	}
+	if added, err := s.Reroute(2); err != nil || added {
+		t.Fatalf("a message already pending rerouted again: %v %v", added, err)
 	}
 	p, _ = s.Pending(0, 10)
 	if fmt.Sprint(p) != "[2 3]" {
@@ -253,5 +266,36 @@ func TestDedupeAfterRecentEvicted(t *testing.T) {
 	again.checked, again.checkedAt = true, s.LastSeq()-1
 	if err := s.c.submit(ctx, again); err != nil || again.Status != Duplicate {
 		t.Errorf("recent duplicate: %v %v", again.Status, err)
+	}
+}
+
+// Routing a message again supersedes its dead letters.
+func TestRouteClearsDeadLetter(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	r := rec("c1")
+	s.Append(context.Background(), r)
+	out := []Output{{Route: "adt", ContentType: "x", Body: []byte("b"), Dests: []string{"d"}}}
+	ds, _ := s.Route(r.Seq, Outcome{State: Routed, Key: "k"}, out)
+	s.Dead(ds[0], time.Now(), "gave up", nil)
+	count := func() (n int) {
+		s.DeadLetters("", func(DeadLetter) bool { n++; return true })
+		return n
+	}
+	if count() != 1 {
+		t.Fatal("no dead letter")
+	}
+	if _, err := s.Route(r.Seq, Outcome{State: Routed, Key: "k"}, out); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d dead letters after routing again", n)
+	}
+}
+
+func TestAppendAfterClose(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Dedupe: DedupeRecord, DedupeWindow: time.Hour})
+	s.Close()
+	if err := s.Append(context.Background(), rec("c")); !errors.Is(err, ErrClosed) {
+		t.Errorf("append after close: %v", err)
 	}
 }
