@@ -19,6 +19,7 @@ import (
 	"github.com/plexus-hl7/plexus/internal/suggest"
 	"github.com/plexus-hl7/plexus/transforms/datatype"
 	"github.com/plexus-hl7/plexus/transforms/fhir"
+	"github.com/plexus-hl7/plexus/transforms/fhirjson"
 	"github.com/plexus-hl7/plexus/transforms/vocab"
 )
 
@@ -34,12 +35,17 @@ type Rules struct {
 	loc       *time.Location
 	resources []*resourceRule
 	paths     []compiledPath
+	nslots    int
 	segIDs    []string // segment IDs used, indexed by compiledPath.sid
 }
 
 type compiledPath struct {
 	path hl7.Path
 	sid  int
+	// slot is where the value is kept while it is valid (Env.field): the
+	// same for every reference to the same path, so that PV1[19] read by
+	// five rules of one resource is looked up once.
+	slot int
 }
 
 type resourceRule struct {
@@ -55,10 +61,15 @@ type resourceRule struct {
 type setRule struct {
 	pos      Pos
 	label    string // the path as written (from the resource)
+	elem     string // resource type "." label, for errors (made once, not per message)
 	steps    []elemStep
 	resolved *fhir.Resolved // from the resource type: a block's rules resolve parent and own steps
 	offset   int            // resolved.Steps index of steps[0] (a block's rules: the parent's length)
+	last     fhir.Step      // resolved.Last(): the element the value is for
 	prog     *program
+	// constant is set when prog is a constant that is valid for the
+	// element ('"final"'): its JSON, made once.
+	constant *fhirjson.Value
 
 	// An element block: one new element (the path ends in [+]) built from
 	// block, per occurrence of segment foreach (-1: once).
@@ -84,11 +95,9 @@ type program struct {
 	p   *vm.Program
 	src string
 	pos Pos
-	// direct is set when the expression is just a converter applied to one
-	// HL7 value (cx(PID[3]), the common case): it is then called without
-	// the expression machine.
-	direct     *datatype.Converter
-	directPath int
+	// fast is the expression as evalNode runs it, without the expression
+	// machine; nil for the expressions only the VM runs (eval.go).
+	fast *fnode
 }
 
 // Bundle types a rule file may name.
@@ -176,7 +185,23 @@ func compileFile(rf *ruleFile) (*Rules, LoadErrors) {
 	for id, n := range c.sids {
 		c.r.segIDs[n] = id
 	}
+	c.r.assignSlots()
 	return c.r, c.errs
+}
+
+// assignSlots gives every compiled path its slot, once the patcher has
+// deepened the paths (PID, then PID[3], then PID[3][1]).
+func (r *Rules) assignSlots() {
+	slots := map[hl7.Path]int{}
+	for i := range r.paths {
+		n, ok := slots[r.paths[i].path]
+		if !ok {
+			n = len(slots)
+			slots[r.paths[i].path] = n
+		}
+		r.paths[i].slot = n
+	}
+	r.nslots = len(slots)
 }
 
 type compiler struct {
@@ -375,7 +400,8 @@ func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRu
 			return nil
 		}
 	}
-	sr := &setRule{pos: se.path.pos, label: label, steps: steps, resolved: resolved, offset: offset, foreach: -1}
+	sr := &setRule{pos: se.path.pos, label: label, elem: res.typ + "." + label, steps: steps, resolved: resolved, offset: offset, foreach: -1,
+		last: resolved.Last()}
 	if se.isBlock {
 		last := steps[len(steps)-1]
 		if !last.append {
@@ -416,6 +442,13 @@ func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRu
 	sr.prog = c.expr(se.value, nil, res)
 	if sr.prog != nil {
 		c.checkResult(sr, se.value)
+		if f := sr.prog.fast; f != nil && f.op == opConst {
+			// what xToJSON gives for it, every time; one that fails keeps
+			// failing per message, as it did
+			if v, err := (&Env{}).xToJSON(&f.val, sr.last); err == nil {
+				sr.constant = &v
+			}
+		}
 	}
 	return sr
 }
@@ -471,37 +504,7 @@ func (c *compiler) expr(s *scalar, want reflect.Type, res *resourceRule) *progra
 		c.errs = append(c.errs, exprError(s, err))
 		return nil
 	}
-	pr := &program{p: prog, src: s.text, pos: s.pos}
-	pr.direct, pr.directPath = directCall(prog)
-	return pr
-}
-
-// directCall recognises conv(__f($env, i)) in a compiled expression.
-func directCall(prog *vm.Program) (*datatype.Converter, int) {
-	call, ok := prog.Node().(*ast.CallNode)
-	if !ok || len(call.Arguments) != 1 {
-		return nil, 0
-	}
-	id, ok := call.Callee.(*ast.IdentifierNode)
-	if !ok {
-		return nil, 0
-	}
-	conv, ok := datatype.Registry[id.Value]
-	if !ok {
-		return nil, 0
-	}
-	arg, ok := call.Arguments[0].(*ast.CallNode)
-	if !ok || len(arg.Arguments) != 2 {
-		return nil, 0
-	}
-	if fid, ok := arg.Callee.(*ast.IdentifierNode); !ok || fid.Value != "__f" {
-		return nil, 0
-	}
-	n, ok := arg.Arguments[1].(*ast.IntegerNode)
-	if !ok {
-		return nil, 0
-	}
-	return conv, n.Value
+	return &program{p: prog, src: s.text, pos: s.pos, fast: fastCompile(prog.Node())}
 }
 
 // exprError places an expr compile error in the rule file.

@@ -41,6 +41,7 @@ func CompileCondition(file string, node ast.Node) (*Condition, error) {
 	for id, n := range c.sids {
 		c.r.segIDs[n] = id
 	}
+	c.r.assignSlots()
 	return &Condition{r: c.r, p: p}, nil
 }
 
@@ -51,13 +52,14 @@ func (c *Condition) String() string { return c.p.src }
 // on this message (a converter refusing a value) is an error, not false.
 func (c *Condition) Eval(m *hl7.Message) (bool, error) {
 	e := envPool.Get().(*Env)
-	defer func() {
-		segPos, slots := e.segPos, e.slots
-		*e = Env{segPos: segPos, slots: slots[:0]}
-		envPool.Put(e)
-	}()
+	defer e.release()
 	e.start(c.r, m)
 	v, err := e.run(c.p)
+	if err != nil && c.p.fast != nil {
+		// the error the VM gives names the place in the expression: the
+		// one a condition has always returned
+		v, err = e.vm.Run(c.p.p, e)
+	}
 	if err != nil {
 		return false, fmt.Errorf("when %s: %w", c.p.src, err)
 	}

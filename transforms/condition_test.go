@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -63,5 +64,32 @@ func TestConditionErrors(t *testing.T) {
 		if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want LoadErrors containing %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// TestConditionEvalError checks that a condition that fails on a message
+// says so as the expression machine does, naming the place in the
+// expression, also when it runs without it.
+func TestConditionEvalError(t *testing.T) {
+	m, err := hl7.Parse([]byte("MSH|^~\\&|EPIC|HOSP|||20240101||ADT^A01^ADT_A01|1|P|2.5\rEVN|A01|not a date\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compileWhen(t, `when: present(dtm(EVN[2])) && msg.type == "ADT"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.p.fast == nil {
+		t.Fatal("the condition does not run without the VM: the test tests nothing")
+	}
+	_, err = c.Eval(m)
+	e := &Env{}
+	e.start(c.r, m)
+	_, vmErr := e.vm.Run(c.p.p, e)
+	if err == nil || vmErr == nil {
+		t.Fatalf("no error: %v, %v", err, vmErr)
+	}
+	if want := fmt.Sprintf("when %s: %v", c.p.src, vmErr); err.Error() != want || !strings.Contains(want, "(1:") {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 }

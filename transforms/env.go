@@ -29,6 +29,7 @@ type Field struct {
 	path hl7.Path
 	seg  int // index of the segment in the message; -1 when absent
 	env  *Env
+	gen  uint64 // the Env.gen it was resolved in
 }
 
 // Env is the environment of one conversion. Expressions reach the message
@@ -40,12 +41,15 @@ type Env struct {
 	rules  *Rules
 	segPos [][]int // per segment ID the rules use: its indices in the message
 	cur    int     // segment index of the foreach occurrence being converted; -1 outside
-	slots  []Field // one per compiled field path
-	inst   [][]instance
-	errs   []*ConvError
-	warns  []string
-	vm     envVM
-	ctx    datatype.Context
+	slots  []Field // one per distinct compiled field path
+	// gen changes whenever what a path means may change (another message,
+	// segment or repetition): a slot resolved in this gen is still right.
+	gen   uint64
+	inst  [][]instance
+	errs  []*ConvError
+	warns []string
+	vm    envVM
+	ctx   datatype.Context
 
 	// rep* select one repetition of one field while a block's foreach
 	// over that field runs (repSID -1: none).
@@ -54,14 +58,31 @@ type Env struct {
 	atPos  Pos // the element being computed, for converter errors
 	atElem string
 
-	placed    []fhirjson.Value // entries of resources placed for references
-	placedIDs map[string]bool
+	placed    []byte // the encoded entries of resources placed for references
+	nplaced   int
+	placedIDs map[[16]byte]string // their ids: their fullUrls
+
+	// Kept from message to message by the pool, so that a conversion
+	// allocates little beyond its Bundle: the arena the JSON values are
+	// built in, the Bundle being encoded, the bytes a resource id is hashed
+	// from, scratch lists.
+	arena   fhirjson.Arena
+	out     []byte
+	hash    []byte
+	idBuf   []byte
+	rest    []byte
+	textBuf []byte
+	xs      []xval
+	vals    []fhirjson.Value
 }
 
 // instance is one resource a rule produces for a message.
 type instance struct {
-	seg    int // the foreach segment's index; -1 for rules without foreach
-	id     string
+	seg    int    // the foreach segment's index; -1 for rules without foreach
+	urn    string // urn:uuid:<id>, its fullUrl
+	id     string // urn's last 36 bytes
+	put    string // <type>/<id>, its request's URL (transaction and batch)
+	ref    fhirjson.Value
 	keySys string
 	keyVal string
 	keyed  bool
@@ -99,10 +120,32 @@ func (e *Env) segment(sid int, occ int) int {
 	return best
 }
 
-// field resolves compiled path number i into its slot.
+// at makes segment index seg the current context (-1: none).
+func (e *Env) at(seg int) {
+	if e.cur != seg {
+		e.cur = seg
+		e.gen++
+	}
+}
+
+// atRep selects repetition idx of field of segment id number sid while a
+// block's foreach over that field runs (sid -1: none).
+func (e *Env) atRep(sid, field, idx int) {
+	if e.repSID != sid || e.repField != field || e.repIdx != idx {
+		e.repSID, e.repField, e.repIdx = sid, field, idx
+		e.gen++
+	}
+}
+
+// field resolves compiled path number i into its slot, unless the slot
+// already holds it for the current context.
 func (e *Env) field(i int) *Field {
 	cp := &e.rules.paths[i]
-	f := &e.slots[i]
+	f := &e.slots[cp.slot]
+	if f.gen == e.gen {
+		return f
+	}
+	f.gen = e.gen
 	f.path = cp.path
 	f.env = e
 	f.seg = e.segment(cp.sid, cp.path.Occ)

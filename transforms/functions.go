@@ -91,7 +91,16 @@ func vocabFunc(name string, fn func(*datatype.Context, hl7.Value, string) (fhirj
 }
 
 // String is the field's text, escapes decoded.
-func (f *Field) String() string { return f.v.String() }
+func (f *Field) String() string { return datatype.TextOf(f.v) }
+
+// is reports whether the field's text is s, without making the text.
+func (f *Field) is(s string) bool {
+	if f.env == nil {
+		return f.String() == s
+	}
+	f.env.textBuf = f.v.AppendText(f.env.textBuf[:0])
+	return string(f.env.textBuf) == s
+}
 
 // convertField applies a converter to every repetition of a field; one
 // repetition gives a single value, several an array.
@@ -107,7 +116,11 @@ func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 		}
 		return v, nil
 	}
+	// Nearly every field has one repetition that gives one value: that
+	// value is the result as it is, without gathering it in a list.
+	var first fhirjson.Value
 	var out []fhirjson.Value
+	n := 0
 	for r := f.v.RepParts(); r.Next(); {
 		rep := r.Value()
 		if !rep.HasValue() {
@@ -121,12 +134,31 @@ func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 		}
 		// a converter may give several values for one repetition (a
 		// name and its nickname; a location and the ones it is part of)
-		out = append(out, v.Elems()...)
+		for i := range v.Len() {
+			if n == 0 {
+				first = v.Elem(i)
+			} else {
+				if n == 1 {
+					out = append(f.env.vals, first)
+				}
+				out = append(out, v.Elem(i))
+			}
+			n++
+		}
 	}
-	if len(out) == 1 {
-		return out[0], nil
+	switch n {
+	case 0:
+		return fhirjson.Value{}, nil
+	case 1:
+		return first, nil
 	}
-	return fhirjson.Arr(out...), nil
+	// out was gathered in f.env.vals after what it held (nothing appends
+	// to it while a converter runs): put it back as it was
+	mark := len(f.env.vals)
+	f.env.vals = out
+	arr := f.env.arena.Arr(out[mark:]...)
+	f.env.vals = out[:mark]
+	return arr, nil
 }
 
 // partialOr decides what a converter's error means: with on_error:
@@ -167,15 +199,21 @@ func tableCode(name string, v any) (string, error) {
 	switch x := v.(type) {
 	case *Field:
 		f = x
-		code = x.v.Component(1).String()
+		code = datatype.TextOf(x.v.Component(1))
 	case string:
 		code = x
 	}
+	return translateTable(m, code, f), nil
+}
+
+// translateTable is table() with its map found: f is the field the code
+// was read from (for the warning), if any.
+func translateTable(m *vocab.Map, code string, f *Field) string {
 	c, res := m.Translate(code)
 	if res == vocab.Unmapped || res == vocab.NoTarget {
 		if f != nil && f.env != nil {
 			f.env.warnf("%s: code %q is not mapped by %s; kept as sent", f.path, code, m.Name)
 		}
 	}
-	return c.Code, nil
+	return c.Code
 }

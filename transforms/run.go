@@ -1,6 +1,8 @@
 package transforms
 
 import (
+	"bytes"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"net/url"
@@ -65,43 +67,61 @@ var envPool = sync.Pool{New: func() any { return &Env{} }}
 // Convert turns one parsed message into a FHIR Bundle.
 func (r *Rules) Convert(m *hl7.Message) (*Result, error) {
 	e := envPool.Get().(*Env)
-	defer func() {
-		// keep the buffers and the VM; drop everything that refers to
-		// this message
-		segPos, slots := e.segPos, e.slots
-		*e = Env{segPos: segPos, slots: slots[:0]}
-		envPool.Put(e)
-	}()
+	defer e.release()
 	e.start(r, m)
-	res := &Result{}
 	for ri, rr := range r.resources {
 		e.instances(ri, rr)
 	}
-	var entries []fhirjson.Value
+	// The Bundle is encoded as it is built, each entry as soon as its
+	// resource is complete: no tree of the whole Bundle is kept. (Ids and
+	// UUIDs are written as they are: they have nothing JSON escapes.)
+	e.hash = append(e.hash[:len(idSpace)], "Bundle|"...)
+	e.hash = append(e.hash, e.Msg.SendingApplication...)
+	e.hash = append(e.hash, '|')
+	e.hash = append(e.hash, e.Msg.SendingFacility...)
+	e.hash = append(e.hash, '|')
+	e.hash = append(e.hash, e.Msg.ControlID...)
+	out := append(e.out[:0], `{"resourceType":"Bundle","id":`...)
+	out = appendUUID(append(out, '"'), e.hashID())
+	out = append(out, '"')
+	if r.bundle != "" {
+		out = append(out, `,"type":`...)
+		out = fhirjson.AppendString(out, r.bundle)
+	}
+	noEntries := len(out)
+	out = append(out, `,"entry":[`...)
+	e.out = out
+	n := 0
 	for ri, rr := range r.resources {
 		for ii := range e.inst[ri] {
 			in := &e.inst[ri][ii]
 			if in.failed {
 				continue
 			}
-			entries = append(entries, e.build(rr, in))
+			if n > 0 {
+				e.out = append(e.out, ',')
+			}
+			e.build(rr, in)
+			n++
 		}
 	}
-	entries = append(entries, e.placed...)
-	res.Warnings = e.warns
-	res.Errors = e.errs
-	res.Resources = len(entries)
-	e.placed, e.placedIDs = nil, nil
+	res := &Result{Warnings: e.warns, Errors: e.errs, Resources: n + e.nplaced}
 	if len(e.errs) > 0 && !r.partial {
 		return res, fmt.Errorf("%w: %w", ErrConversion, e.errs[0])
 	}
-	bundle := fhirjson.Obj(
-		fhirjson.M("resourceType", fhirjson.Str("Bundle")),
-		fhirjson.M("id", fhirjson.Str(uuid.NewSHA1(idSpace, []byte("Bundle|"+e.Msg.SendingApplication+"|"+e.Msg.SendingFacility+"|"+e.Msg.ControlID)).String())),
-		fhirjson.M("type", fhirjson.Str(r.bundle)),
-		fhirjson.M("entry", fhirjson.Arr(entries...)),
-	)
-	res.Bundle = bundle.AppendJSON(make([]byte, 0, 4096))
+	if e.nplaced > 0 {
+		if n > 0 {
+			e.out = append(e.out, ',')
+		}
+		e.out = append(e.out, e.placed...)
+	}
+	if res.Resources == 0 {
+		e.out = e.out[:noEntries]
+	} else {
+		e.out = append(e.out, ']')
+	}
+	e.out = append(e.out, '}')
+	res.Bundle = bytes.Clone(e.out)
 	return res, nil
 }
 
@@ -111,6 +131,7 @@ func (e *Env) start(r *Rules, m *hl7.Message) {
 		ProcessingID: h.ProcessingID, SendingApplication: h.SendingApplication, SendingFacility: h.SendingFacility,
 		ReceivingApplication: h.ReceivingApplication, ReceivingFacility: h.ReceivingFacility, Timestamp: h.DateTime}
 	e.m, e.rules, e.cur, e.repSID = m, r, -1, -1
+	e.gen++ // what the slots hold is of another message
 	for len(e.segPos) < len(r.segIDs) {
 		e.segPos = append(e.segPos, nil)
 	}
@@ -126,29 +147,92 @@ func (e *Env) start(r *Rules, m *hl7.Message) {
 			}
 		}
 	}
-	if cap(e.slots) < len(r.paths) {
-		e.slots = make([]Field, len(r.paths))
+	if cap(e.slots) < r.nslots {
+		e.slots = make([]Field, r.nslots)
 	}
-	e.slots = e.slots[:len(r.paths)]
-	e.inst = make([][]instance, len(r.resources))
+	e.slots = e.slots[:r.nslots]
+	for len(e.inst) < len(r.resources) {
+		e.inst = append(e.inst, nil)
+	}
+	e.inst = e.inst[:len(r.resources)]
+	for i := range e.inst {
+		e.inst[i] = e.inst[i][:0]
+	}
+	e.arena.Reset()
+	if len(e.hash) < len(idSpace) {
+		e.hash = append(e.hash[:0], idSpace[:]...)
+	}
+	if e.placedIDs == nil {
+		e.placedIDs = map[[16]byte]string{}
+	}
+	if e.ctx.Warn == nil {
+		e.ctx.Warn = func(msg string) { e.warn(msg) }
+	}
+	e.ctx.Location = r.loc
+	e.ctx.Arena = &e.arena
 }
 
-func (e *Env) convContext() *datatype.Context {
-	if e.ctx.Warn == nil {
-		e.ctx = datatype.Context{Location: e.rules.loc, Warn: func(msg string) { e.warns = append(e.warns, msg) }}
+// release returns e to the pool. It keeps the buffers, the arena and the
+// VM, and drops everything that refers to the message (but what the
+// buffers still hold until they are written over).
+func (e *Env) release() {
+	clear(e.placedIDs)
+	*e = Env{
+		segPos: e.segPos, slots: e.slots[:0], gen: e.gen, inst: e.inst, vm: e.vm, ctx: e.ctx,
+		arena: e.arena, out: keep(e.out), hash: e.hash, idBuf: e.idBuf, rest: keep(e.rest), textBuf: keep(e.textBuf),
+		xs: e.xs[:0], vals: e.vals[:0], placed: keep(e.placed), placedIDs: e.placedIDs,
 	}
-	return &e.ctx
+	e.ctx.Location = nil
+	envPool.Put(e)
 }
+
+// keep is a buffer emptied for the next conversion, or nil after a very
+// large message (an ADT Bundle is some 25 KB).
+func keep(b []byte) []byte {
+	if cap(b) > 1<<20 {
+		return nil
+	}
+	return b[:0]
+}
+
+func (e *Env) convContext() *datatype.Context { return &e.ctx }
 
 func (e *Env) warnf(format string, args ...any) {
-	e.warns = append(e.warns, fmt.Sprintf(format, args...))
+	e.warn(fmt.Sprintf(format, args...))
 }
 
+// warn adds a warning to the result.
+func (e *Env) warn(msg string) {
+	if e.warns == nil {
+		e.warns = make([]string, 0, 8) // most messages that warn warn a few times
+	}
+	e.warns = append(e.warns, msg)
+}
+
+// run computes an expression as the VM gives it (for key and Condition).
 func (e *Env) run(p *program) (any, error) {
-	if p.direct != nil {
-		return convertField(p.direct, e.field(p.directPath))
+	if p.fast != nil {
+		x, err := e.evalNode(p.fast)
+		if err != nil {
+			return nil, err
+		}
+		return x.any(), nil
 	}
 	return e.vm.Run(p.p, e)
+}
+
+// runBool computes a when.
+func (e *Env) runBool(p *program) (bool, error) {
+	if p.fast != nil && p.fast.kind == xBool {
+		x, err := e.evalNode(p.fast)
+		return x.b, err
+	}
+	v, err := e.vm.Run(p.p, e)
+	if err != nil {
+		return false, err
+	}
+	b, _ := v.(bool)
+	return b, nil
 }
 
 // fail records a conversion error of the element being computed.
@@ -162,46 +246,106 @@ func (e *Env) fail(pos Pos, element string, err error) {
 	e.errs = append(e.errs, ce)
 }
 
+// txn reports whether the Bundle's entries have requests.
+func (r *Rules) txn() bool { return r.bundle == "transaction" || r.bundle == "batch" }
+
+// hashID is the UUIDv5 (SHA-1) of the name in e.hash after idSpace: what
+// uuid.NewSHA1(idSpace, name) gives, without its allocations.
+func (e *Env) hashID() [16]byte {
+	sum := sha1.Sum(e.hash)
+	var id [16]byte
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id
+}
+
+// appendUUID appends id as uuid.UUID.String writes it.
+func appendUUID(dst []byte, id [16]byte) []byte {
+	const hex = "0123456789abcdef"
+	for i, b := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hex[b>>4], hex[b&0xf])
+	}
+	return dst
+}
+
+// newID writes the id uid of a resource of type typ as one string (one
+// allocation) cut three ways: urn:uuid:<id> (its fullUrl), the id, and
+// <typ>/<id> (its request's URL in a transaction or batch).
+func (e *Env) newID(typ string, uid [16]byte) (urn, id, put string) {
+	b := append(e.idBuf[:0], "urn:uuid:"...)
+	b = appendUUID(b, uid)
+	if e.rules.txn() {
+		b = append(b, typ...)
+		b = append(b, '/')
+		b = appendUUID(b, uid)
+	}
+	e.idBuf = b
+	s := string(b)
+	const urnLen = len("urn:uuid:") + 36
+	return s[:urnLen], s[len("urn:uuid:"):urnLen], s[urnLen:]
+}
+
 // instances decides which resources rule rr makes for this message and
 // gives each its id.
 func (e *Env) instances(ri int, rr *resourceRule) {
-	var positions []int
+	one := [1]int{-1}
+	positions := one[:]
 	if rr.foreach >= 0 {
 		positions = e.segPos[rr.foreach]
-	} else {
-		positions = []int{-1}
 	}
 	for n, pos := range positions {
-		e.cur = pos
+		e.at(pos)
 		if rr.when != nil {
-			ok, err := e.run(rr.when)
+			ok, err := e.runBool(rr.when)
 			if err != nil {
 				e.fail(rr.when.pos, rr.typ+" (when)", err)
 				continue
 			}
-			if b, _ := ok.(bool); !b {
+			if !ok {
 				continue
 			}
 		}
 		in := instance{seg: pos}
 		if rr.key != nil {
-			v, err := e.run(rr.key)
-			if err != nil {
-				e.fail(rr.key.pos, rr.typ+" (key)", err)
-				continue
+			if rr.key.fast != nil && rr.key.fast.kind == xJSON {
+				x, err := e.evalNode(rr.key.fast)
+				if err != nil {
+					e.fail(rr.key.pos, rr.typ+" (key)", err)
+					continue
+				}
+				in.keySys, in.keyVal = keyOfValue(x.j)
+			} else {
+				v, err := e.run(rr.key)
+				if err != nil {
+					e.fail(rr.key.pos, rr.typ+" (key)", err)
+					continue
+				}
+				in.keySys, in.keyVal = keyOf(v)
 			}
-			in.keySys, in.keyVal = keyOf(v)
 			in.keyed = in.keyVal != ""
 		}
+		h := append(e.hash[:len(idSpace)], rr.typ...)
+		h = append(h, '|')
 		if in.keyed {
-			in.id = uuid.NewSHA1(idSpace, []byte(rr.typ+"|"+in.keySys+"|"+in.keyVal)).String()
+			h = append(h, in.keySys...)
+			h = append(h, '|')
+			h = append(h, in.keyVal...)
 		} else {
-			in.id = uuid.NewSHA1(idSpace, []byte(rr.typ+"|"+e.Msg.SendingApplication+"|"+e.Msg.SendingFacility+"|"+
-				e.Msg.ControlID+"|"+rr.id+"|"+strconv.Itoa(n))).String()
+			for _, s := range [...]string{e.Msg.SendingApplication, e.Msg.SendingFacility, e.Msg.ControlID, rr.id} {
+				h = append(h, s...)
+				h = append(h, '|')
+			}
+			h = strconv.AppendInt(h, int64(n), 10)
 		}
+		e.hash = h
+		in.urn, in.id, in.put = e.newID(rr.typ, e.hashID())
 		e.inst[ri] = append(e.inst[ri], in)
 	}
-	e.cur = -1
+	e.at(-1)
 }
 
 // keyOf reads a business identifier from what a key expression gave: an
@@ -209,14 +353,7 @@ func (e *Env) instances(ri int, rr *resourceRule) {
 func keyOf(v any) (system, value string) {
 	switch x := v.(type) {
 	case fhirjson.Value:
-		first := x
-		if el := x.Elems(); len(el) > 0 {
-			first = el[0]
-		}
-		if first.Kind() == fhirjson.KindObject {
-			return first.Get("system").Text(), first.Get("value").Text()
-		}
-		return "", first.Text()
+		return keyOfValue(x)
 	case *Field:
 		return "", x.String()
 	case string:
@@ -225,6 +362,17 @@ func keyOf(v any) (system, value string) {
 		return "", ""
 	}
 	return "", fmt.Sprint(v)
+}
+
+func keyOfValue(x fhirjson.Value) (system, value string) {
+	first := x
+	if x.Len() > 0 {
+		first = x.Elem(0)
+	}
+	if first.Kind() == fhirjson.KindObject {
+		return first.Get("system").Text(), first.Get("value").Text()
+	}
+	return "", first.Text()
 }
 
 // ref is the Reference to the instance of resource rule ri that belongs
@@ -243,142 +391,188 @@ func (e *Env) ref(ri int) fhirjson.Value {
 			}
 		}
 	}
-	return fhirjson.Obj(fhirjson.M("reference", fhirjson.Str("urn:uuid:"+best.id)))
+	if best.ref.IsNull() {
+		best.ref = e.arena.Obj(fhirjson.M("reference", fhirjson.Str(best.urn)))
+	}
+	return best.ref
 }
 
-// build computes the elements of one resource and its Bundle entry.
-func (e *Env) build(rr *resourceRule, in *instance) fhirjson.Value {
-	e.cur = in.seg
-	defer func() { e.cur = -1 }()
-	var body fhirjson.Builder
+// sink is where the values of set rules go: the resource being built, or
+// the element an element block is building.
+type sink struct {
+	body *fhirjson.Builder
+	elem *fhirjson.Value
+}
+
+// build computes the elements of one resource and appends its Bundle entry
+// to e.out.
+func (e *Env) build(rr *resourceRule, in *instance) {
+	e.at(in.seg)
+	body := e.arena.Builder(len(rr.sets) + 2)
 	body.Set("resourceType", fhirjson.Str(rr.typ))
-	conditional := in.keyed && (e.rules.bundle == "transaction" || e.rules.bundle == "batch")
+	conditional := in.keyed && e.rules.txn()
 	if !conditional {
 		body.Set("id", fhirjson.Str(in.id))
 	}
+	sk := sink{body: &body}
 	for _, sr := range rr.sets {
-		e.each(rr, sr, func(val fhirjson.Value) {
-			name := sr.steps[0].name
-			top, err := e.put(fhirjson.Obj(fhirjson.M(name, body.Get(name))), sr, 0, val)
-			if err != nil {
-				e.fail(sr.pos, sr.resolved.Last().Label, err)
-				return
-			}
-			body.Set(name, top.Get(name))
-		})
+		e.each(rr, sr, &sk)
 	}
-	entry := []fhirjson.Member{
-		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+in.id)),
-		fhirjson.M("resource", body.Value()),
-	}
-	if r := e.request(rr.typ, in.id, in.keySys, in.keyVal, conditional); !r.IsNull() {
-		entry = append(entry, fhirjson.M("request", r))
-	}
-	return fhirjson.Obj(entry...)
+	e.at(-1)
+	e.out = e.appendEntry(e.out, in.urn, body.Value(), rr.typ, in.put, in.keySys, in.keyVal, conditional)
 }
 
 // each computes what set rule sr puts at its path and hands each value to
-// put: the expression's value; for an element block, one new element per
+// emit: the expression's value; for an element block, one new element per
 // occurrence of its foreach segment or field repetition (once without
 // one), each built from the block's rules and dropped when it comes out
-// empty. (A callback, not a slice: most rules give one value, and this
-// runs for every element of every message.)
-func (e *Env) each(rr *resourceRule, sr *setRule, put func(fhirjson.Value)) {
+// empty.
+func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 	if sr.block == nil {
-		e.atPos, e.atElem = sr.pos, rr.typ+"."+sr.label
-		out, err := e.run(sr.prog)
-		if err != nil {
-			e.fail(sr.pos, rr.typ+"."+sr.label, err)
-			return
-		}
-		last := sr.resolved.Last()
-		if last.Type.Name == "Reference" {
-			out = e.placeResources(out)
-		}
-		val, err := e.toJSON(out, last)
-		if err != nil {
-			e.fail(sr.pos, last.Label, err)
-			return
-		}
-		if !val.IsNull() {
-			put(val)
+		if val, ok := e.value(sr); ok && !val.IsNull() {
+			e.emit(sk, sr, val)
 		}
 		return
 	}
-	type at struct{ seg, rep int }
-	positions := []at{{e.cur, 0}}
+	saved, savedRep := e.cur, [3]int{e.repSID, e.repField, e.repIdx}
 	switch {
 	case sr.foreach >= 0:
-		positions = nil
-		for _, p := range e.blockPositions(rr, sr.foreach) {
-			positions = append(positions, at{p, 0})
+		// the occurrences that belong to the resource being built: all of
+		// them, or, in a foreach resource, those after its segment and
+		// before the next occurrence of it (an OBX's NTEs)
+		lo, hi := -1, int(^uint(0)>>1)
+		if rr.foreach >= 0 && saved >= 0 {
+			lo = saved
+			for _, p := range e.segPos[rr.foreach] {
+				if p > saved {
+					hi = p
+					break
+				}
+			}
+		}
+		for _, p := range e.segPos[sr.foreach] {
+			if p > lo && p < hi {
+				e.blockElem(rr, sr, sk, p, 0)
+			}
 		}
 	case sr.foreachField != nil:
-		positions = nil
 		if seg := e.segment(sr.foreachSID, 0); seg >= 0 {
 			reps := e.m.Segment(seg).Field(sr.foreachField.Field).Reps()
 			for r := 1; r <= reps; r++ {
-				positions = append(positions, at{e.cur, r})
+				e.blockElem(rr, sr, sk, saved, r)
 			}
+		}
+	default:
+		e.blockElem(rr, sr, sk, saved, 0)
+	}
+	e.at(saved)
+	e.atRep(savedRep[0], savedRep[1], savedRep[2])
+}
+
+// blockElem builds one element of block sr at segment seg (and repetition
+// rep of its foreach field, when rep > 0).
+func (e *Env) blockElem(rr *resourceRule, sr *setRule, sk *sink, seg, rep int) {
+	e.at(seg)
+	if rep > 0 {
+		e.atRep(sr.foreachSID, sr.foreachField.Field, rep)
+	}
+	if sr.when != nil {
+		ok, err := e.runBool(sr.when)
+		if err != nil {
+			e.fail(sr.when.pos, sr.elem+" (when)", err)
+			return
+		}
+		if !ok {
+			return
 		}
 	}
-	saved, savedRep := e.cur, [3]int{e.repSID, e.repField, e.repIdx}
-	defer func() {
-		e.cur = saved
-		e.repSID, e.repField, e.repIdx = savedRep[0], savedRep[1], savedRep[2]
-	}()
-	for _, pos := range positions {
-		e.cur = pos.seg
-		if pos.rep > 0 {
-			e.repSID, e.repField, e.repIdx = sr.foreachSID, sr.foreachField.Field, pos.rep
-		}
-		if sr.when != nil {
-			ok, err := e.run(sr.when)
-			if err != nil {
-				e.fail(sr.when.pos, rr.typ+"."+sr.label+" (when)", err)
-				continue
-			}
-			if b, _ := ok.(bool); !b {
-				continue
-			}
-		}
-		var elem fhirjson.Value
-		for _, sub := range sr.block {
-			e.each(rr, sub, func(val fhirjson.Value) {
-				var err error
-				if elem, err = e.put(elem, sub, 0, val); err != nil {
-					e.fail(sub.pos, sub.resolved.Last().Label, err)
-				}
-			})
-		}
-		if !elem.IsNull() {
-			put(elem)
-		}
+	var elem fhirjson.Value
+	sub := sink{elem: &elem}
+	for _, s := range sr.block {
+		e.each(rr, s, &sub)
+	}
+	if !elem.IsNull() {
+		e.emit(sk, sr, elem)
 	}
 }
 
-// blockPositions are the occurrences of segment sid that belong to the
-// resource being built: all of them, or, in a foreach resource, those after
-// its segment and before the next occurrence of it (an OBX's NTEs).
-func (e *Env) blockPositions(rr *resourceRule, sid int) []int {
-	all := e.segPos[sid]
-	if rr.foreach < 0 || e.cur < 0 {
-		return all
+// value computes the value of set rule sr's expression for its element:
+// placed resources replaced by references, checked against the element's
+// type. ok is false when that failed (and the error is recorded).
+func (e *Env) value(sr *setRule) (v fhirjson.Value, ok bool) {
+	e.atPos, e.atElem = sr.pos, sr.elem
+	if sr.constant != nil {
+		return *sr.constant, true
 	}
-	next := int(^uint(0) >> 1)
-	for _, p := range e.segPos[rr.foreach] {
-		if p > e.cur {
-			next = p
-			break
+	last := &sr.last
+	if p := sr.prog; p.fast != nil {
+		x, err := e.evalTop(p.fast)
+		if err != nil {
+			e.fail(sr.pos, sr.elem, err)
+			return v, false
+		}
+		if x.kind == xJSON && last.Type.Name == "Reference" {
+			x.j = e.placeResources(x.j)
+		}
+		if v, err = e.xToJSON(&x, *last); err != nil {
+			e.fail(sr.pos, last.Label, err)
+			return v, false
+		}
+		return v, true
+	}
+	out, err := e.vm.Run(sr.prog.p, e)
+	if err != nil {
+		e.fail(sr.pos, sr.elem, err)
+		return v, false
+	}
+	if last.Type.Name == "Reference" {
+		if x, ok := out.(fhirjson.Value); ok {
+			out = e.placeResources(x)
 		}
 	}
-	var out []int
-	for _, p := range all {
-		if p > e.cur && p < next {
-			out = append(out, p)
-		}
+	if v, err = e.toJSON(out, *last); err != nil {
+		e.fail(sr.pos, last.Label, err)
+		return v, false
 	}
-	return out
+	return v, true
+}
+
+// evalTop is evalNode for a whole expression: a list at the top (the
+// common [cx(PID[2]), cx(PID[3])]) is gathered in e.xs instead of a new
+// slice; it is valid until the next evalTop.
+func (e *Env) evalTop(n *fnode) (xval, error) {
+	if n.op != opList {
+		return e.evalNode(n)
+	}
+	e.xs = e.xs[:0]
+	for _, el := range n.list {
+		v, err := e.evalNode(el)
+		if err != nil {
+			return xval{}, err
+		}
+		e.xs = append(e.xs, v)
+	}
+	return xval{kind: xList, l: e.xs}, nil
+}
+
+// emit puts val at sr's path in the sink.
+func (e *Env) emit(sk *sink, sr *setRule, val fhirjson.Value) {
+	if sk.body != nil {
+		name := sr.steps[0].name
+		v, err := e.putElem(sk.body.Get(name), sr, 0, val)
+		if err != nil {
+			e.fail(sr.pos, sr.resolved.Last().Label, err)
+			return
+		}
+		sk.body.Set(name, v)
+		return
+	}
+	v, err := e.put(*sk.elem, sr, 0, val)
+	if err != nil {
+		e.fail(sr.pos, sr.resolved.Last().Label, err)
+		return
+	}
+	*sk.elem = v
 }
 
 // placeResources gives every resource that a converter returned for a
@@ -387,93 +581,195 @@ func (e *Env) blockPositions(rr *resourceRule, sid int) []int {
 // comes from the resource's first identifier, or else from its content, so
 // the same practitioner named twice in a message, or in two messages, is
 // one resource.
-func (e *Env) placeResources(out any) any {
-	v, ok := out.(fhirjson.Value)
-	if !ok {
-		return out
-	}
-	elems := v.Elems()
+func (e *Env) placeResources(v fhirjson.Value) fhirjson.Value {
+	n := v.Len()
 	changed := false
-	refs := make([]fhirjson.Value, len(elems))
-	for i, el := range elems {
-		refs[i] = el
+	mark := len(e.vals)
+	for i := 0; i < n; i++ {
+		el := v.Elem(i)
 		if typ := el.Get("resourceType").Text(); typ != "" && el.Kind() == fhirjson.KindObject {
-			refs[i] = e.place(typ, el)
+			el = e.place(typ, el)
 			changed = true
 		}
+		e.vals = append(e.vals, el)
 	}
-	if !changed {
-		return out
-	}
-	if v.Kind() == fhirjson.KindArray {
-		return fhirjson.Arr(refs...)
+	refs := e.vals[mark:]
+	defer func() { e.vals = e.vals[:mark] }()
+	switch {
+	case !changed:
+		return v
+	case v.Kind() == fhirjson.KindArray:
+		return e.arena.Arr(refs...)
 	}
 	return refs[0]
 }
 
 func (e *Env) place(typ string, res fhirjson.Value) fhirjson.Value {
-	sys, val := keyOf(res.Get("identifier"))
+	sys, val := keyOfValue(res.Get("identifier"))
 	if sys == "" {
 		// An identifier without a system (a bed "01", a doctor number
 		// without its authority) is not unique: identify by content.
 		val = ""
 	}
-	var id string
-	if val != "" {
-		id = uuid.NewSHA1(idSpace, []byte(typ+"|"+sys+"|"+val)).String()
-	} else {
-		id = uuid.NewSHA1(idSpace, res.With("id", fhirjson.Value{}).AppendJSON([]byte(typ+"|"))).String()
-	}
-	ref := fhirjson.Obj(fhirjson.M("reference", fhirjson.Str("urn:uuid:"+id)))
-	if e.placedIDs == nil {
-		e.placedIDs = map[string]bool{}
-	}
-	if e.placedIDs[id] {
-		return ref
-	}
-	e.placedIDs[id] = true
-	conditional := val != "" && (e.rules.bundle == "transaction" || e.rules.bundle == "batch")
-	body := fhirjson.Obj(fhirjson.M("resourceType", fhirjson.Str(typ)))
-	if !conditional {
-		body = body.With("id", fhirjson.Str(id))
-	}
-	for _, m := range res.Members() {
-		if m.Key != "resourceType" && m.Key != "id" {
-			body = body.With(m.Key, m.Value)
+	// What a converter returns has resourceType first and no key twice:
+	// then the JSON of its other members (but id) is encoded once, hashed
+	// for an id by content and copied into the entry.
+	ms := res.Members()
+	simple := ms[0].Key == "resourceType" && ms[0].Value.Kind() == fhirjson.KindString && distinctKeys(ms)
+	restDone := false
+	rest := func() {
+		if restDone {
+			return
+		}
+		restDone = true
+		e.rest = e.rest[:0]
+		for _, m := range ms[1:] {
+			if m.Key == "id" {
+				continue
+			}
+			e.rest = append(e.rest, ',')
+			e.rest = fhirjson.AppendString(e.rest, m.Key)
+			e.rest = append(e.rest, ':')
+			e.rest = m.Value.AppendJSON(e.rest)
 		}
 	}
-	entry := []fhirjson.Member{
-		fhirjson.M("fullUrl", fhirjson.Str("urn:uuid:"+id)),
-		fhirjson.M("resource", body),
+	h := append(e.hash[:len(idSpace)], typ...)
+	h = append(h, '|')
+	switch {
+	case val != "":
+		h = append(h, sys...)
+		h = append(h, '|')
+		h = append(h, val...)
+	case simple:
+		// what appendWithout(h, res, "id") gives
+		rest()
+		h = append(h, `{"resourceType":`...)
+		h = fhirjson.AppendString(h, typ)
+		h = append(h, e.rest...)
+		h = append(h, '}')
+	default:
+		h = appendWithout(h, res, "id")
 	}
-	if r := e.request(typ, id, sys, val, conditional); !r.IsNull() {
-		entry = append(entry, fhirjson.M("request", r))
+	e.hash = h
+	uid := e.hashID()
+	if urn, ok := e.placedIDs[uid]; ok {
+		return e.arena.Obj(fhirjson.M("reference", fhirjson.Str(urn)))
 	}
-	e.placed = append(e.placed, fhirjson.Obj(entry...))
+	urn, id, put := e.newID(typ, uid)
+	e.placedIDs[uid] = urn
+	ref := e.arena.Obj(fhirjson.M("reference", fhirjson.Str(urn)))
+	conditional := val != "" && e.rules.txn()
+	if e.nplaced > 0 {
+		e.placed = append(e.placed, ',')
+	}
+	e.nplaced++
+	if simple {
+		rest()
+		out := append(e.placed, `{"fullUrl":`...)
+		out = fhirjson.AppendString(out, urn)
+		out = append(out, `,"resource":{"resourceType":`...)
+		out = fhirjson.AppendString(out, typ)
+		if !conditional {
+			out = append(out, `,"id":`...)
+			out = fhirjson.AppendString(out, id)
+		}
+		out = append(out, e.rest...)
+		out = append(out, '}')
+		out = e.appendRequest(out, typ, put, sys, val, conditional)
+		e.placed = append(out, '}')
+		return ref
+	}
+	body := e.arena.Builder(len(ms) + 2)
+	body.Set("resourceType", fhirjson.Str(typ))
+	if !conditional {
+		body.Set("id", fhirjson.Str(id))
+	}
+	for _, m := range ms {
+		if m.Key != "resourceType" && m.Key != "id" {
+			body.Set(m.Key, m.Value)
+		}
+	}
+	e.placed = e.appendEntry(e.placed, urn, body.Value(), typ, put, sys, val, conditional)
 	return ref
 }
 
-// request is an entry's request in a transaction or batch Bundle: a
-// conditional update by identifier when the resource has one, else an
-// update of its deterministic id (so that replaying a message is harmless).
-func (e *Env) request(typ, id, sys, val string, conditional bool) fhirjson.Value {
-	switch e.rules.bundle {
-	case "transaction", "batch":
-	default:
-		return fhirjson.Value{}
-	}
-	u := typ + "/" + id
-	if conditional {
-		tok := url.QueryEscape(val)
-		if sys != "" {
-			tok = url.QueryEscape(sys) + "|" + tok
+// distinctKeys reports whether no two members have the same key.
+func distinctKeys(ms []fhirjson.Member) bool {
+	for i := range ms {
+		for j := i + 1; j < len(ms); j++ {
+			if ms[i].Key == ms[j].Key {
+				return false
+			}
 		}
-		u = typ + "?identifier=" + tok
 	}
-	return fhirjson.Obj(fhirjson.M("method", fhirjson.Str("PUT")), fhirjson.M("url", fhirjson.Str(u)))
+	return true
 }
 
-// toJSON turns what an expression gave into the JSON of the element step,
+// appendWithout appends the JSON of object v without its member key (what
+// v.With(key, Null).AppendJSON gives).
+func appendWithout(dst []byte, v fhirjson.Value, key string) []byte {
+	n := 0
+	for _, m := range v.Members() {
+		if m.Key != key {
+			n++
+		}
+	}
+	if n == 0 {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '{')
+	first := true
+	for _, m := range v.Members() {
+		if m.Key == key {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = fhirjson.AppendString(dst, m.Key)
+		dst = append(dst, ':')
+		dst = m.Value.AppendJSON(dst)
+	}
+	return append(dst, '}')
+}
+
+// appendEntry appends a Bundle entry: fullUrl, resource and, in a
+// transaction or batch, its request.
+func (e *Env) appendEntry(dst []byte, urn string, resource fhirjson.Value, typ, put, sys, val string, conditional bool) []byte {
+	dst = append(dst, `{"fullUrl":`...)
+	dst = fhirjson.AppendString(dst, urn)
+	dst = append(dst, `,"resource":`...)
+	dst = resource.AppendJSON(dst)
+	dst = e.appendRequest(dst, typ, put, sys, val, conditional)
+	return append(dst, '}')
+}
+
+// appendRequest appends an entry's request in a transaction or batch
+// Bundle (nothing in others): a conditional update by identifier when the
+// resource has one, else an update of its deterministic id, put (so that
+// replaying a message is harmless). The URL is written as it is: a
+// resource type, a UUID and query-escaped text have nothing JSON escapes.
+func (e *Env) appendRequest(dst []byte, typ, put, sys, val string, conditional bool) []byte {
+	if !e.rules.txn() {
+		return dst
+	}
+	dst = append(dst, `,"request":{"method":"PUT","url":"`...)
+	if !conditional {
+		dst = append(dst, put...)
+	} else {
+		dst = append(dst, typ...)
+		dst = append(dst, "?identifier="...)
+		if sys != "" {
+			dst = append(dst, url.QueryEscape(sys)...)
+			dst = append(dst, '|')
+		}
+		dst = append(dst, url.QueryEscape(val)...)
+	}
+	return append(dst, `"}`...)
+}
+
+// toJSON turns what the VM gave into the JSON of the element step,
 // checking primitives against their FHIR format and required bindings.
 func (e *Env) toJSON(out any, st fhir.Step) (fhirjson.Value, error) {
 	var v fhirjson.Value
@@ -483,29 +779,9 @@ func (e *Env) toJSON(out any, st fhir.Step) (fhirjson.Value, error) {
 	case fhirjson.Value:
 		v = x
 	case *Field:
-		return e.toJSON(x.String(), st)
+		return stringJSON(x.String(), st)
 	case string:
-		if x == "" {
-			return v, nil
-		}
-		if !st.Primitive() {
-			return v, fmt.Errorf("%s is %s, but the expression gives text %q", st.Label, st.Type.Name, x)
-		}
-		switch st.JSON() {
-		case fhir.JSONNumber:
-			v = fhirjson.Num(x)
-			if v.IsNull() {
-				return v, fmt.Errorf("%q is not a number", x)
-			}
-		case fhir.JSONBoolean:
-			b, err := strconv.ParseBool(x)
-			if err != nil {
-				return v, fmt.Errorf("%q is not true or false", x)
-			}
-			v = fhirjson.Bool(b)
-		default:
-			v = fhirjson.Str(x)
-		}
+		return stringJSON(x, st)
 	case bool:
 		v = fhirjson.Bool(x)
 	case int:
@@ -542,24 +818,93 @@ func (e *Env) toJSON(out any, st fhir.Step) (fhirjson.Value, error) {
 		}
 		return b.Value(), nil
 	case []any:
-		var arr []fhirjson.Value
+		mark := len(e.vals)
+		defer func() { e.vals = e.vals[:mark] }()
 		for _, el := range x {
 			ev, err := e.toJSON(el, st)
 			if err != nil {
 				return v, err
 			}
-			arr = append(arr, ev.Elems()...)
+			e.vals = appendElems(e.vals, ev)
 		}
-		return fhirjson.Arr(arr...), nil
+		return e.arena.Arr(e.vals[mark:]...), nil
 	default:
 		return v, fmt.Errorf("the expression gives %T, which is not a FHIR value", out)
 	}
 	return v, checkValue(v, st)
 }
 
+// xToJSON is toJSON for what evalNode gave.
+func (e *Env) xToJSON(x *xval, st fhir.Step) (fhirjson.Value, error) {
+	var v fhirjson.Value
+	switch x.kind {
+	case xNil:
+		return v, nil
+	case xJSON:
+		v = x.j
+	case xField:
+		return stringJSON(x.f.String(), st)
+	case xStr:
+		return stringJSON(x.s, st)
+	case xBool:
+		v = fhirjson.Bool(x.b)
+	case xInt:
+		v = fhirjson.Int(int64(x.n))
+	case xList:
+		mark := len(e.vals)
+		defer func() { e.vals = e.vals[:mark] }()
+		for i := range x.l {
+			ev, err := e.xToJSON(&x.l[i], st)
+			if err != nil {
+				return v, err
+			}
+			e.vals = appendElems(e.vals, ev)
+		}
+		return e.arena.Arr(e.vals[mark:]...), nil
+	}
+	return v, checkValue(v, st)
+}
+
+// appendElems appends v's elements (Value.Elems without its allocation).
+func appendElems(dst []fhirjson.Value, v fhirjson.Value) []fhirjson.Value {
+	for i := range v.Len() {
+		dst = append(dst, v.Elem(i))
+	}
+	return dst
+}
+
+// stringJSON is text as the JSON of the element step: a string, number or
+// boolean as the step's type wants, checked.
+func stringJSON(x string, st fhir.Step) (fhirjson.Value, error) {
+	var v fhirjson.Value
+	if x == "" {
+		return v, nil
+	}
+	if !st.Primitive() {
+		return v, fmt.Errorf("%s is %s, but the expression gives text %q", st.Label, st.Type.Name, x)
+	}
+	switch st.JSON() {
+	case fhir.JSONNumber:
+		v = fhirjson.Num(x)
+		if v.IsNull() {
+			return v, fmt.Errorf("%q is not a number", x)
+		}
+	case fhir.JSONBoolean:
+		b, err := strconv.ParseBool(x)
+		if err != nil {
+			return v, fmt.Errorf("%q is not true or false", x)
+		}
+		v = fhirjson.Bool(b)
+	default:
+		v = fhirjson.Str(x)
+	}
+	return v, checkValue(v, st)
+}
+
 // checkValue validates primitives and required codes.
 func checkValue(v fhirjson.Value, st fhir.Step) error {
-	for _, el := range v.Elems() {
+	for i := range v.Len() {
+		el := v.Elem(i)
 		if st.Primitive() {
 			switch el.Kind() {
 			case fhirjson.KindObject, fhirjson.KindArray:
@@ -599,78 +944,177 @@ func validatePrimitive(typ, text string) error {
 		if text != "" && !strings.ContainsAny(text, " \t\r\n") {
 			return nil
 		}
+	case "date", "dateTime", "instant":
+		// the forms converters write; anything else goes to the regexp,
+		// which decides (and says why not)
+		if plainDateTime(typ, text) {
+			return nil
+		}
 	}
 	return fhir.ValidatePrimitive(typ, text)
 }
 
-// put sets val at the element path of sr, from step i, in obj.
+// plainDateTime reports whether text is certainly a valid FHIR date,
+// dateTime or instant (typ) of the forms YYYY, YYYY-MM, YYYY-MM-DD and
+// YYYY-MM-DDThh:mm:ss[.f...](Z|+hh:mm|-hh:mm), a day that exists in its
+// month included. False means "ask the regexp", not "invalid".
+func plainDateTime(typ, s string) bool {
+	num := func(i int) int {
+		if s[i] < '0' || s[i] > '9' || s[i+1] < '0' || s[i+1] > '9' {
+			return -1
+		}
+		return int(s[i]-'0')*10 + int(s[i+1]-'0')
+	}
+	if len(s) < 4 || s == "0000" || s[:4] == "0000" {
+		return false
+	}
+	y1, y2 := num(0), num(2)
+	if y1 < 0 || y2 < 0 {
+		return false
+	}
+	switch len(s) {
+	case 4, 7:
+		if typ == "instant" {
+			return false
+		}
+		return len(s) == 4 || s[4] == '-' && num(5) >= 1 && num(5) <= 12
+	case 10:
+		if typ == "instant" {
+			return false
+		}
+	default:
+		if typ == "date" || len(s) < 20 || s[10] != 'T' {
+			return false
+		}
+	}
+	month, day := num(5), num(8)
+	if s[4] != '-' || s[7] != '-' || month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if year := y1*100 + y2; month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
+		return false
+	}
+	if len(s) == 10 {
+		return true
+	}
+	hour, minute, second := num(11), num(14), num(17)
+	if s[13] != ':' || s[16] != ':' || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	if len(rest) != 6 || rest[0] != '+' && rest[0] != '-' || rest[3] != ':' {
+		return false
+	}
+	oh, om := num(len(s)-5), num(len(s)-2)
+	return oh >= 0 && om >= 0 && (oh <= 13 && om <= 59 || oh == 14 && om == 0)
+}
+
+// put sets val at the element path of sr, from step i, in obj (an object
+// or Null) and returns the new obj; on error, obj unchanged.
 func (e *Env) put(obj fhirjson.Value, sr *setRule, i int, val fhirjson.Value) (fhirjson.Value, error) {
+	name := sr.steps[i].name
+	v, err := e.putElem(obj.Get(name), sr, i, val)
+	if err != nil {
+		return obj, err
+	}
+	return e.arena.With(obj, name, v), nil
+}
+
+// putElem returns what the element at step i of sr's path becomes when val
+// is put at the path below it; existing is what it is now.
+func (e *Env) putElem(existing fhirjson.Value, sr *setRule, i int, val fhirjson.Value) (fhirjson.Value, error) {
 	st, rs := sr.steps[i], sr.resolved.Steps[sr.offset+i]
-	existing := obj.Get(st.name)
+	a := &e.arena
 	if i == len(sr.steps)-1 {
 		if !rs.Repeats() {
-			if el := val.Elems(); len(el) > 1 {
+			if n := val.Len(); n > 1 {
 				// A converter that gives a chain of resources (pl: the bed,
 				// then the room and ward it is part of) has placed them all;
 				// the element refers to the first, the most specific.
 				if rs.Type.Name != "Reference" {
-					e.warnf("%s takes one value; %d given, the first kept", rs.Label, len(el))
+					e.warnf("%s takes one value; %d given, the first kept", rs.Label, n)
 				}
-				val = el[0]
+				val = val.Elem(0)
 			}
-			return obj.With(st.name, val), nil
+			return val, nil
 		}
 		if st.index >= 0 {
-			elems := append([]fhirjson.Value(nil), existing.Elems()...)
-			first := val.Elems()[0]
+			n := existing.Len()
 			switch {
-			case st.index < len(elems):
-				elems[st.index] = first
-			case st.index == len(elems):
-				elems = append(elems, first)
-			default:
-				return obj, fmt.Errorf("%s[%d]: only %d elements so far", rs.Label, st.index, len(elems))
+			case st.index < n:
+				return e.replaceElem(existing, st.index, val.Elem(0)), nil
+			case st.index == n:
+				return a.Append(existing, val.Elem(0)), nil
 			}
-			return obj.With(st.name, fhirjson.Arr(elems...)), nil
+			return existing, fmt.Errorf("%s[%d]: only %d elements so far", rs.Label, st.index, n)
 		}
-		return obj.With(st.name, existing.Append(val.Elems()...)), nil
+		if val.Kind() == fhirjson.KindArray {
+			return a.Append(existing, val.Elems()...), nil
+		}
+		return a.Append(existing, val), nil
 	}
 	if !rs.Repeats() {
-		child, err := e.put(existing, sr, i+1, val)
-		if err != nil {
-			return obj, err
-		}
-		return obj.With(st.name, child), nil
+		return e.put(existing, sr, i+1, val)
 	}
-	elems := append([]fhirjson.Value(nil), existing.Elems()...)
+	n := existing.Len()
+	var cur fhirjson.Value // the element to put into; Null for a new one
 	k := 0
 	switch {
 	case st.url != "":
 		k = -1
-		for j, el := range elems {
-			if el.Get("url").Text() == st.url {
+		for j := range n {
+			if existing.Elem(j).Get("url").Text() == st.url {
 				k = j
 			}
 		}
 		if k < 0 {
-			elems = append(elems, fhirjson.Obj(fhirjson.M("url", fhirjson.Str(st.url))))
-			k = len(elems) - 1
+			k = n
+			cur = a.Obj(fhirjson.M("url", fhirjson.Str(st.url)))
 		}
 	case st.index >= 0:
 		k = st.index
 	}
-	if k > len(elems) {
-		return obj, fmt.Errorf("%s[%d]: only %d elements so far", rs.Label, k, len(elems))
+	if k > n {
+		return existing, fmt.Errorf("%s[%d]: only %d elements so far", rs.Label, k, n)
 	}
-	if k == len(elems) {
-		elems = append(elems, fhirjson.Value{})
+	if k < n {
+		cur = existing.Elem(k)
 	}
-	child, err := e.put(elems[k], sr, i+1, val)
+	child, err := e.put(cur, sr, i+1, val)
 	if err != nil {
-		return obj, err
+		return existing, err
 	}
-	elems[k] = child
-	return obj.With(st.name, fhirjson.Arr(elems...)), nil
+	if k == n {
+		return a.Append(existing, child), nil
+	}
+	return e.replaceElem(existing, k, child), nil
+}
+
+// replaceElem is array v with element k replaced by x.
+func (e *Env) replaceElem(v fhirjson.Value, k int, x fhirjson.Value) fhirjson.Value {
+	mark := len(e.vals)
+	e.vals = appendElems(e.vals, v)
+	e.vals[mark+k] = x
+	out := e.arena.Arr(e.vals[mark:]...)
+	e.vals = e.vals[:mark]
+	return out
 }
 
 // vm is each Env's own expression machine (a vm.VM is not safe for

@@ -76,7 +76,7 @@ func XADAddress(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [19]hl7.Value
 	p := splitField(v, buf[:])
 	sad := sadLines(p.at(1))
-	lines := fhirjson.Arr(sad[0], sad[1], sad[2], fhirjson.Str(p.text(2)), fhirjson.Str(p.text(19)))
+	lines := c.arr(sad[0], sad[1], sad[2], fhirjson.Str(p.text(2)), fhirjson.Str(p.text(19)))
 	city, state, postal, country := p.text(3), p.text(4), p.text(5), p.text(6)
 	district := cweText(p.at(9))
 	tract := cweText(p.at(10))
@@ -108,10 +108,10 @@ func XADAddress(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	}
 	period, err := periodOf(c, start, end, startComp, endComp)
 
-	return fhirjson.Obj(
-		fhirjson.M("extension", fhirjson.Arr(
-			simpleExtension(urlADUse, "valueCode", fhirjson.Str(adUse)),
-			stringExtension(urlCensusTract, tract),
+	return c.obj(
+		fhirjson.M("extension", c.arr(
+			simpleExtension(c, urlADUse, "valueCode", fhirjson.Str(adUse)),
+			stringExtension(c, urlCensusTract, tract),
 		)),
 		fhirjson.M("use", fhirjson.Str(use)),
 		fhirjson.M("type", fhirjson.Str(typ)),
@@ -126,7 +126,7 @@ func XADAddress(c *Context, v hl7.Value) (fhirjson.Value, error) {
 }
 
 // sadAddress is SAD[Address]: an Address with line[1-3] = SAD.1-SAD.3.
-func sadAddress(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func sadAddress(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	sad := sadLines(v)
-	return fhirjson.Obj(fhirjson.M("line", fhirjson.Arr(sad[:]...))), nil
+	return c.obj(fhirjson.M("line", c.arr(sad[:]...))), nil
 }

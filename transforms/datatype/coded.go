@@ -145,9 +145,9 @@ func SystemURI(name string) (uri string, ok bool) {
 		if len(up) >= 6 && len(up) <= 7 && string(up[:3]) == "HL7" && isDigits(up[3:]) {
 			t := name[3:]
 			if len(t) == 3 {
-				return "http://terminology.hl7.org/CodeSystem/v2-0" + t, true
+				return joinText("http://terminology.hl7.org/CodeSystem/v2-0", t), true
 			}
-			return "http://terminology.hl7.org/CodeSystem/v2-" + t, true
+			return joinText("http://terminology.hl7.org/CodeSystem/v2-", t), true
 		}
 	}
 	if isSystemURI(name) {
@@ -221,8 +221,8 @@ type coding struct {
 	system, version, code, display string
 }
 
-func (k *coding) value() fhirjson.Value {
-	return fhirjson.Obj(
+func (k *coding) value(c *Context) fhirjson.Value {
+	return c.obj(
 		fhirjson.M("system", fhirjson.Str(k.system)),
 		fhirjson.M("version", fhirjson.Str(k.version)),
 		fhirjson.M("code", fhirjson.Str(k.code)),
@@ -247,7 +247,7 @@ func readTriplet(c *Context, p *cweParts, t triplet, m *vocab.Map) (k coding, ok
 	buf = appendValue(buf, p.at(t.system))
 	n3 := len(buf)
 	buf = appendValue(buf, p.at(t.version))
-	all := string(buf)
+	all := TextFrom(buf)
 	*bp = buf[:0]
 	textBufs.Put(bp)
 	k.code = normCode(all[:n1])
@@ -367,11 +367,11 @@ func CodeableConceptFrom(c *Context, v hl7.Value, mapName string) (fhirjson.Valu
 			}
 			continue
 		}
-		codings[n] = k.value()
+		codings[n] = k.value(c)
 		n++
 	}
-	return fhirjson.Obj(
-		fhirjson.M("coding", fhirjson.Arr(codings[:n]...)),
+	return c.obj(
+		fhirjson.M("coding", c.arr(codings[:n]...)),
 		fhirjson.M("text", fhirjson.Str(txt)),
 	), nil
 }
@@ -397,7 +397,7 @@ func CodingFrom(c *Context, v hl7.Value, mapName string) (fhirjson.Value, error)
 	if !ok {
 		return fhirjson.Value{}, nil
 	}
-	return k.value(), nil
+	return k.value(c), nil
 }
 
 // Code converts a CWE (CWE[code]: CWE.1, or CWE.4 when CWE.1 is not
@@ -497,20 +497,20 @@ func CWEURI(c *Context, v hl7.Value) (fhirjson.Value, error) {
 
 // idUniversalIDType is ID[CodeableConcept-UniversalID]: ID.1 → coding.code
 // in the fixed system of table 0301 (universal ID type).
-func idUniversalIDType(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func idUniversalIDType(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	code := codeText(partsOf(v).at(1))
 	if code == "" {
 		return fhirjson.Value{}, nil
 	}
 	k := coding{system: "http://terminology.hl7.org/CodeSystem/v2-0301", code: code}
-	return fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(k.value()))), nil
+	return c.obj(fhirjson.M("coding", c.arr(k.value(c)))), nil
 }
 
 // cweAnnotation is CWE[Annotation]: the full field, delimiters included
 // ("include full field (including delimiters or xml tags)"), → text.
-func cweAnnotation(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func cweAnnotation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if !v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
-	return fhirjson.Obj(fhirjson.M("text", fhirjson.Str(strings.TrimSpace(cleanText(v.String()))))), nil
+	return c.obj(fhirjson.M("text", fhirjson.Str(strings.TrimSpace(cleanText(TextOf(v)))))), nil
 }

@@ -31,6 +31,11 @@ type Context struct {
 	// (a code not in its vocabulary map, a time zone assumed). Nil drops
 	// them.
 	Warn func(msg string)
+	// Arena, if set, is where converters build their values, which then
+	// live only as long as the arena's owner says (fhirjson.Arena); nil
+	// means the heap. Values cached beyond one conversion are never built
+	// in it.
+	Arena *fhirjson.Arena
 }
 
 func (c *Context) warn(msg string) {
@@ -38,6 +43,17 @@ func (c *Context) warn(msg string) {
 		c.Warn(msg)
 	}
 }
+
+func (c *Context) arena() *fhirjson.Arena {
+	if c == nil {
+		return nil
+	}
+	return c.Arena
+}
+
+// obj and arr are fhirjson.Obj and Arr in c's arena.
+func (c *Context) obj(members ...fhirjson.Member) fhirjson.Value { return c.arena().Obj(members...) }
+func (c *Context) arr(values ...fhirjson.Value) fhirjson.Value   { return c.arena().Arr(values...) }
 
 // Func converts one v2 value.
 type Func func(c *Context, v hl7.Value) (fhirjson.Value, error)

@@ -57,6 +57,7 @@ package datatype
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -183,28 +184,28 @@ func v2Text(v hl7.Value) string {
 	if !v.HasValue() {
 		return ""
 	}
-	return strings.TrimSpace(v.String())
+	return strings.TrimSpace(TextOf(v))
 }
 
 // ---------------------------------------------------------------------------
 // Small builders shared by the files of these maps
 
 // simpleExtension is {"url": url, key: v}, Null when v is.
-func simpleExtension(url, key string, v fhirjson.Value) fhirjson.Value {
+func simpleExtension(c *Context, url, key string, v fhirjson.Value) fhirjson.Value {
 	if v.IsNull() {
 		return fhirjson.Value{}
 	}
-	return fhirjson.Obj(fhirjson.M("url", fhirjson.Str(url)), fhirjson.M(key, v))
+	return c.obj(fhirjson.M("url", fhirjson.Str(url)), fhirjson.M(key, v))
 }
 
 // stringExtension is a valueString extension, Null for "".
-func stringExtension(url, s string) fhirjson.Value {
-	return simpleExtension(url, "valueString", fhirjson.Str(s))
+func stringExtension(c *Context, url, s string) fhirjson.Value {
+	return simpleExtension(c, url, "valueString", fhirjson.Str(s))
 }
 
 // vocabCodingJSON is a vocab.Coding as a FHIR Coding.
-func vocabCodingJSON(cd vocab.Coding) fhirjson.Value {
-	return fhirjson.Obj(
+func vocabCodingJSON(c *Context, cd vocab.Coding) fhirjson.Value {
+	return c.obj(
 		fhirjson.M("system", fhirjson.Str(cd.System)),
 		fhirjson.M("code", fhirjson.Str(cd.Code)),
 		fhirjson.M("display", fhirjson.Str(cd.Display)),
@@ -214,12 +215,12 @@ func vocabCodingJSON(cd vocab.Coding) fhirjson.Value {
 // The fixed values the maps assign, built once: fhirjson values are
 // immutable and can be shared by every result.
 var (
-	ccRoleMTH    = fixedCC(sysV3RoleCode, "MTH")
-	ccTypePGN    = fixedCC(sysV2IdentifierType, "PGN")
-	ccTypeFGN    = fixedCC(sysV2IdentifierType, "FGN")
-	ccSite       = fixedCC(sysLocationPhysicalType, "si")
+	ccRoleMTH    = fixedCC(nil, sysV3RoleCode, "MTH")
+	ccTypePGN    = fixedCC(nil, sysV2IdentifierType, "PGN")
+	ccTypeFGN    = fixedCC(nil, sysV2IdentifierType, "FGN")
+	ccSite       = fixedCC(nil, sysLocationPhysicalType, "si")
 	absentReason = fhirjson.Obj(fhirjson.M("extension", fhirjson.Arr(
-		simpleExtension(urlDataAbsentReason, "valueCode", fhirjson.Str("unknown")))))
+		simpleExtension(nil, urlDataAbsentReason, "valueCode", fhirjson.Str("unknown")))))
 )
 
 // absentUnknown is the _element of a primitive with data-absent-reason
@@ -228,8 +229,8 @@ func absentUnknown() fhirjson.Value { return absentReason }
 
 // fixedCC is a CodeableConcept of one Coding given by the IG's Assignment
 // column (no display: the IG assigns code and system only).
-func fixedCC(system, code string) fhirjson.Value {
-	return fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(fhirjson.Obj(
+func fixedCC(c *Context, system, code string) fhirjson.Value {
+	return c.obj(fhirjson.M("coding", c.arr(c.obj(
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("code", fhirjson.Str(code)),
 	))))
@@ -276,7 +277,7 @@ func (l *lazyVocab) cacheCC(code string, v fhirjson.Value) {
 		l.ccs = make(map[string]fhirjson.Value)
 	}
 	if len(l.ccs) < 2*l.m.Codes()+16 {
-		l.ccs[code] = v
+		l.ccs[strings.Clone(code)] = v // not a view of a TextOf block
 	}
 	l.mu.Unlock()
 }
@@ -298,13 +299,20 @@ func warnCode(c *Context, comp, code string, m *lazyVocab, dropped bool) {
 	if c == nil || c.Warn == nil {
 		return
 	}
-	msg := comp + ": code " + fmt.Sprintf("%q", code) + " is not in the IG map " + m.name
+	// one buffer, not a string per piece: some messages give a warning
+	// per coded field
+	var buf [256]byte
+	msg := append(buf[:0], comp...)
+	msg = append(msg, ": code "...)
+	msg = strconv.AppendQuote(msg, code) // as %q
+	msg = append(msg, " is not in the IG map "...)
+	msg = append(msg, m.name...)
 	if dropped {
-		msg += "; not converted"
+		msg = append(msg, "; not converted"...)
 	} else {
-		msg += "; kept in the v2 table's code system"
+		msg = append(msg, "; kept in the v2 table's code system"...)
 	}
-	c.Warn(msg)
+	c.Warn(TextFrom(msg))
 }
 
 // mappedCode translates code with m for an element of type code bound to a
@@ -347,7 +355,8 @@ func vocabCC(c *Context, comp, code string, m *lazyVocab) fhirjson.Value {
 	if res == vocab.Empty {
 		return fhirjson.Value{}
 	}
-	v := fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(vocabCodingJSON(cd))))
+	// on the heap, not in c's arena: the value is cached
+	v := fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(vocabCodingJSON(nil, cd))))
 	if res == vocab.Unmapped {
 		warnCode(c, comp, code, m, false)
 	} else {
@@ -381,7 +390,7 @@ func periodOf(c *Context, start, end hl7.Value, startComp, endComp string) (fhir
 		errs = append(errs, fmt.Errorf("%s %s is after %s %s: period dropped", startComp, s.Text(), endComp, e.Text()))
 		return fhirjson.Value{}, errors.Join(errs...)
 	}
-	p := fhirjson.Obj(fhirjson.M("start", s), fhirjson.M("end", e))
+	p := c.obj(fhirjson.M("start", s), fhirjson.M("end", e))
 	if len(errs) == 0 {
 		return p, nil
 	}
@@ -502,7 +511,7 @@ func (h hdValue) universalIdentifier(c *Context) fhirjson.Value {
 	if u, _ := h.uidURI(); u != "" {
 		system, value = sysRFC3986, u
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("type", vocabCC(c, h.typComp, h.typ, vmUniversalIDType)),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
@@ -517,16 +526,16 @@ func (h hdValue) assigner(c *Context, system string) fhirjson.Value {
 	if system == "" {
 		ident = h.universalIdentifier(c)
 	}
-	return fhirjson.Obj(fhirjson.M("identifier", ident), fhirjson.M("display", fhirjson.Str(h.ns)))
+	return c.obj(fhirjson.M("identifier", ident), fhirjson.M("display", fhirjson.Str(h.ns)))
 }
 
 // identifiers is HD[Organization] / HD[Device] identifier[1] and [2].
 func (h hdValue) identifiers(c *Context) fhirjson.Value {
 	var first fhirjson.Value
 	if h.ns != "" {
-		first = fhirjson.Obj(fhirjson.M("value", fhirjson.Str(h.ns)))
+		first = c.obj(fhirjson.M("value", fhirjson.Str(h.ns)))
 	}
-	return fhirjson.Arr(first, h.universalIdentifier(c))
+	return c.arr(first, h.universalIdentifier(c))
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
@@ -562,7 +571,7 @@ func oidURI(s string) string {
 	if !isOID(s) {
 		return ""
 	}
-	return "urn:oid:" + s
+	return joinText("urn:oid:", s)
 }
 
 // uuidURI is urn:uuid:s in lower case for a UUID (s with or without the
@@ -642,10 +651,10 @@ func cxIdentifier(c *Context, p split) (fhirjson.Value, error) {
 	auth := readHD(p.at(4), "CX.4", "CX.4.3")
 	system := auth.system(c)
 	period, err := periodOf(c, p.at(7), p.at(8), "CX.7", "CX.8")
-	return fhirjson.Obj(
-		fhirjson.M("extension", fhirjson.Arr(
-			stringExtension(urlCheckDigit, p.text(2)),
-			stringExtension(urlCheckDigitScheme, p.text(3)),
+	return c.obj(
+		fhirjson.M("extension", c.arr(
+			stringExtension(c, urlCheckDigit, p.text(2)),
+			stringExtension(c, urlCheckDigitScheme, p.text(3)),
 		)),
 		fhirjson.M("type", vocabCC(c, "CX.5", p.text(5), vmIdentifierType)),
 		fhirjson.M("system", fhirjson.Str(system)),
@@ -656,7 +665,7 @@ func cxIdentifier(c *Context, p split) (fhirjson.Value, error) {
 }
 
 // cxString is CX[string]: CX.1.
-func cxString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func cxString(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [1]hl7.Value
 	return fhirjson.Str(splitField(v, buf[:]).text(1)), nil
 }
@@ -672,10 +681,10 @@ func cxRelatedPersonMother(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if id.IsNull() {
 		return fhirjson.Value{}, err
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("resourceType", fhirjson.Str("RelatedPerson")),
-		fhirjson.M("identifier", fhirjson.Arr(id)),
-		fhirjson.M("relationship", fhirjson.Arr(ccRoleMTH)),
+		fhirjson.M("identifier", c.arr(id)),
+		fhirjson.M("relationship", c.arr(ccRoleMTH)),
 	), err
 }
 
@@ -701,7 +710,7 @@ func eiIdentifier(c *Context, p split, authComp, typComp string) fhirjson.Value 
 	}
 	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4), comp: authComp, typComp: typComp}
 	system := auth.system(c)
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("value", fhirjson.Str(value)),
 		fhirjson.M("assigner", auth.assigner(c, system)),
@@ -720,7 +729,7 @@ func eiIdentifierSystem(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		return fhirjson.Value{}, nil
 	}
 	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4), comp: "EI.2-4", typComp: "EI.4"}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("type", vocabCC(c, "EI.4", auth.typ, vmUniversalIDType)),
 		fhirjson.M("system", fhirjson.Str(auth.system(c))),
 		fhirjson.M("value", fhirjson.Str(value)),
@@ -742,7 +751,7 @@ func eiOrganization(c *Context, p split) fhirjson.Value {
 		return fhirjson.Value{}
 	}
 	auth := hdValue{ns: p.text(2), uid: p.text(3), typ: p.text(4), comp: "EI.2-4", typComp: "EI.4"}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("value", fhirjson.Str(value)),
 		fhirjson.M("assigner", auth.assigner(c, "")),
 	)
@@ -750,9 +759,9 @@ func eiOrganization(c *Context, p split) fhirjson.Value {
 
 // eiIdentifierDefaultAssigner is EI[Identifier-DefaultAssigner]: EI.1 →
 // value only; the caller sets the assigner (PL.11 for PL.10).
-func eiIdentifierDefaultAssigner(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func eiIdentifierDefaultAssigner(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [1]hl7.Value
-	return fhirjson.Obj(fhirjson.M("value", fhirjson.Str(splitNested(v, buf[:]).text(1)))), nil
+	return c.obj(fhirjson.M("value", fhirjson.Str(splitNested(v, buf[:]).text(1)))), nil
 }
 
 // eipPlacer is EIP[Identifier-PlacerAssignedIdentifier]: EIP.1 (an EI,
@@ -775,7 +784,7 @@ func eipIdentifier(c *Context, ei hl7.Value, authComp, typComp string, typ fhirj
 	if id.IsNull() {
 		return id
 	}
-	return fhirjson.Obj(append([]fhirjson.Member{fhirjson.M("type", typ)}, id.Members()...)...)
+	return c.obj(append([]fhirjson.Member{fhirjson.M("type", typ)}, id.Members()...)...)
 }
 
 // ---------------------------------------------------------------------------
@@ -807,14 +816,14 @@ func hdResource(resourceType string, c *Context, v hl7.Value) fhirjson.Value {
 	if ids.IsNull() {
 		return fhirjson.Value{}
 	}
-	return fhirjson.Obj(fhirjson.M("resourceType", fhirjson.Str(resourceType)), fhirjson.M("identifier", ids))
+	return c.obj(fhirjson.M("resourceType", fhirjson.Str(resourceType)), fhirjson.M("identifier", ids))
 }
 
 // hdLocation is HD[Location]: name = HD.1; identifier = HD.2 when HD.3 is
 // ISO or UUID (as urn:oid:/urn:uuid: with system urn:ietf:rfc:3986: the IG
 // gives the bare value, which no system would qualify); physicalType si
 // (site).
-func hdLocation(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func hdLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	h := readHD(v, "HD", "HD.3")
 	if h.isZero() {
 		return fhirjson.Value{}, nil
@@ -822,19 +831,19 @@ func hdLocation(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	var ident fhirjson.Value
 	if strings.EqualFold(h.typ, "ISO") || strings.EqualFold(h.typ, "UUID") {
 		if u, _ := h.uidURI(); u != "" {
-			ident = fhirjson.Obj(fhirjson.M("system", fhirjson.Str(sysRFC3986)), fhirjson.M("value", fhirjson.Str(u)))
+			ident = c.obj(fhirjson.M("system", fhirjson.Str(sysRFC3986)), fhirjson.M("value", fhirjson.Str(u)))
 		} else {
-			ident = fhirjson.Obj(fhirjson.M("value", fhirjson.Str(h.uid)))
+			ident = c.obj(fhirjson.M("value", fhirjson.Str(h.uid)))
 		}
 	}
-	loc := fhirjson.Obj(
-		fhirjson.M("identifier", fhirjson.Arr(ident)),
+	loc := c.obj(
+		fhirjson.M("identifier", c.arr(ident)),
 		fhirjson.M("name", fhirjson.Str(h.ns)),
 	)
 	if loc.IsNull() {
 		return loc, nil
 	}
-	return fhirjson.Obj(append(append([]fhirjson.Member{fhirjson.M("resourceType", fhirjson.Str("Location"))}, loc.Members()...),
+	return c.obj(append(append([]fhirjson.Member{fhirjson.M("resourceType", fhirjson.Str("Location"))}, loc.Members()...),
 		fhirjson.M("physicalType", ccSite))...), nil
 }
 
@@ -856,14 +865,14 @@ func hdIdentifier(c *Context, v hl7.Value) (fhirjson.Value, error) {
 
 // hdSourceName is HD[MessageHeader.source-name]: name = HD.1, software =
 // HD.2.
-func hdSourceName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func hdSourceName(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	h := readHD(v, "HD", "HD.3")
-	return fhirjson.Obj(fhirjson.M("name", fhirjson.Str(h.ns)), fhirjson.M("software", fhirjson.Str(h.uid))), nil
+	return c.obj(fhirjson.M("name", fhirjson.Str(h.ns)), fhirjson.M("software", fhirjson.Str(h.uid))), nil
 }
 
 // hdDestinationName is HD[MessageHeader.destination-name]: name = HD.2.
-func hdDestinationName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	return fhirjson.Obj(fhirjson.M("name", fhirjson.Str(readHD(v, "HD", "HD.3").uid))), nil
+func hdDestinationName(c *Context, v hl7.Value) (fhirjson.Value, error) {
+	return c.obj(fhirjson.M("name", fhirjson.Str(readHD(v, "HD", "HD.3").uid))), nil
 }
 
 // hdSourceEndpoint is HD[MessageHeader.source-endpoint]:
@@ -875,7 +884,7 @@ func hdDestinationName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 //	name when HD.2 is not valued and HD.3 is none of those four.
 //
 // An ISO or UUID HD.2 that is not an OID or UUID is treated as "other".
-func hdSourceEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func hdSourceEndpoint(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	h := readHD(v, "HD", "HD.3")
 	if h.isZero() {
 		return fhirjson.Value{}, nil
@@ -906,7 +915,7 @@ func hdSourceEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	if endpoint == "" {
 		absent = absentUnknown()
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("name", fhirjson.Str(name)),
 		fhirjson.M("endpoint", fhirjson.Str(endpoint)),
 		fhirjson.M("_endpoint", absent),
@@ -917,7 +926,7 @@ func hdSourceEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // HD.1; endpoint = urn:oid:HD.2 (ISO), urn:uuid:HD.2 (UUID), else HD.2 when
 // it is an absolute URI; when no endpoint can be made, data-absent-reason
 // unknown (the IG's row for HD.3 not valued; endpoint is 1..1).
-func hdDestinationEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func hdDestinationEndpoint(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	h := readHD(v, "HD", "HD.3")
 	if h.isZero() {
 		return fhirjson.Value{}, nil
@@ -936,7 +945,7 @@ func hdDestinationEndpoint(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	if endpoint == "" {
 		absent = absentUnknown()
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("name", fhirjson.Str(h.ns)),
 		fhirjson.M("endpoint", fhirjson.Str(endpoint)),
 		fhirjson.M("_endpoint", absent),

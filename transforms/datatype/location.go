@@ -60,11 +60,11 @@ var plLevels = [6]struct {
 	physicalType  fhirjson.Value
 	parent        []int // indexes of plLevels to try, in order, for partOf
 }{
-	{3, "PL.3", "PL.3.3", fixedCC(sysLocationPhysicalType, "bd"), []int{1, 2, 3, 5}},
-	{2, "PL.2", "PL.2.3", fixedCC(sysLocationPhysicalType, "ro"), []int{2, 3, 5}},
-	{8, "PL.8", "PL.8.3", fixedCC(sysLocationPhysicalType, "lvl"), []int{3, 5}},
+	{3, "PL.3", "PL.3.3", fixedCC(nil, sysLocationPhysicalType, "bd"), []int{1, 2, 3, 5}},
+	{2, "PL.2", "PL.2.3", fixedCC(nil, sysLocationPhysicalType, "ro"), []int{2, 3, 5}},
+	{8, "PL.8", "PL.8.3", fixedCC(nil, sysLocationPhysicalType, "lvl"), []int{3, 5}},
 	{1, "PL.1", "PL.1.3", fhirjson.Value{}, []int{5}},
-	{7, "PL.7", "PL.7.3", fixedCC(sysLocationPhysicalType, "bu"), []int{5}},
+	{7, "PL.7", "PL.7.3", fixedCC(nil, sysLocationPhysicalType, "bu"), []int{5}},
 	{4, "PL.4", "PL.4.3", ccSite, nil},
 }
 
@@ -73,12 +73,12 @@ var plLevels = [6]struct {
 func levelIdentifiers(c *Context, h hdValue, assigner fhirjson.Value) fhirjson.Value {
 	var first, second fhirjson.Value
 	if h.ns != "" {
-		first = fhirjson.Obj(fhirjson.M("value", fhirjson.Str(h.ns)), fhirjson.M("assigner", assigner))
+		first = c.obj(fhirjson.M("value", fhirjson.Str(h.ns)), fhirjson.M("assigner", assigner))
 	}
 	if u := h.universalIdentifier(c); !u.IsNull() {
 		second = u.With("assigner", assigner)
 	}
-	return fhirjson.Arr(first, second)
+	return c.arr(first, second)
 }
 
 // PLLocation converts a PL to its Locations (IG PL[Location]; see the file
@@ -111,7 +111,7 @@ func PLLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		if assigner.IsNull() {
 			compID = eiOrganization(c, ei)
 		} else if value := ei.text(1); value != "" {
-			compID = fhirjson.Obj(fhirjson.M("value", fhirjson.Str(value)), fhirjson.M("assigner", assigner))
+			compID = c.obj(fhirjson.M("value", fhirjson.Str(value)), fhirjson.M("assigner", assigner))
 		}
 	}
 	description := fhirjson.Str(p.text(9))
@@ -121,9 +121,9 @@ func PLLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		if compID.IsNull() && description.IsNull() {
 			return fhirjson.Value{}, nil
 		}
-		return fhirjson.Obj(
+		return c.obj(
 			fhirjson.M("resourceType", fhirjson.Str("Location")),
-			fhirjson.M("identifier", fhirjson.Arr(compID)),
+			fhirjson.M("identifier", c.arr(compID)),
 			fhirjson.M("description", description),
 			fhirjson.M("mode", instance),
 		), nil
@@ -141,11 +141,11 @@ func PLLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		var partOf fhirjson.Value
 		for _, j := range l.parent {
 			if !ids[j].IsNull() {
-				partOf = fhirjson.Obj(fhirjson.M("identifier", ids[j].Elems()[0]))
+				partOf = c.obj(fhirjson.M("identifier", ids[j].Elems()[0]))
 				break
 			}
 		}
-		locs = append(locs, fhirjson.Obj(
+		locs = append(locs, c.obj(
 			fhirjson.M("resourceType", fhirjson.Str("Location")),
 			fhirjson.M("identifier", identifier),
 			fhirjson.M("description", desc),
@@ -157,5 +157,5 @@ func PLLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if len(locs) == 1 {
 		return locs[0], nil
 	}
-	return fhirjson.Arr(locs...), nil
+	return c.arr(locs...), nil
 }

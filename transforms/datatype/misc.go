@@ -65,7 +65,7 @@ const (
 
 // msgCoding is MSG[Coding]: display MSG.1^MSG.2^MSG.3, code MSG.2, system
 // table 0003.
-func msgCoding(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func msgCoding(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	p := partsOf(v)
 	code := codeText(p.at(2))
 	parts := [3]string{p.text(1), code, p.text(3)}
@@ -78,7 +78,7 @@ func msgCoding(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	if code != "" {
 		system = sysV2EventType
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("code", fhirjson.Str(code)),
 		fhirjson.M("display", fhirjson.Str(display)),
@@ -86,7 +86,7 @@ func msgCoding(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 }
 
 // msgCode is MSG[code]: MSG.2, the trigger event.
-func msgCode(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func msgCode(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return fhirjson.Str(codeText(partsOf(v).at(2))), nil
 }
 
@@ -107,7 +107,7 @@ func msgMessageHeader(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		c.warn("trigger event " + quoteName(code) + " is not in vocabulary map EventType: kept as sent")
 		k = vocab.Coding{System: sysV2EventType, Code: code}
 	}
-	return fhirjson.Obj(fhirjson.M("eventCoding", fhirjson.Obj(
+	return c.obj(fhirjson.M("eventCoding", c.obj(
 		fhirjson.M("system", fhirjson.Str(k.System)),
 		fhirjson.M("code", fhirjson.Str(k.Code)),
 		fhirjson.M("display", fhirjson.Str(k.Display)),
@@ -126,7 +126,7 @@ func ptMeta(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
-	return fhirjson.Obj(fhirjson.M("tag", fhirjson.Arr(t1, t2))), nil
+	return c.obj(fhirjson.M("tag", c.arr(t1, t2))), nil
 }
 
 func tag(c *Context, code, mapName, system string) (fhirjson.Value, error) {
@@ -142,7 +142,7 @@ func tag(c *Context, code, mapName, system string) (fhirjson.Value, error) {
 		c.warn("code " + quoteName(code) + " is not in vocabulary map " + mapName + ": kept as sent")
 		k = vocab.Coding{System: system, Code: code}
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("system", fhirjson.Str(k.System)),
 		fhirjson.M("code", fhirjson.Str(k.Code)),
 		fhirjson.M("display", fhirjson.Str(k.Display)),
@@ -178,14 +178,14 @@ func DLNIdentifier(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if err != nil {
 		return fhirjson.Value{}, err
 	}
-	return fhirjson.Obj(
-		fhirjson.M("type", fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(fhirjson.Obj(
+	return c.obj(
+		fhirjson.M("type", c.obj(fhirjson.M("coding", c.arr(c.obj(
 			fhirjson.M("system", fhirjson.Str("http://terminology.hl7.org/CodeSystem/v2-0203")),
 			fhirjson.M("code", fhirjson.Str("DL")),
 		))))),
 		fhirjson.M("system", system),
 		fhirjson.M("value", fhirjson.Str(val)),
-		fhirjson.M("period", fhirjson.Obj(fhirjson.M("end", end))),
+		fhirjson.M("period", c.obj(fhirjson.M("end", end))),
 	), nil
 }
 
@@ -310,15 +310,15 @@ func EDAttachment(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	}
 	var ext fhirjson.Value
 	if sub == "" && typ != "" {
-		ext = fhirjson.Arr(fhirjson.Obj(
+		ext = c.arr(c.obj(
 			fhirjson.M("url", fhirjson.Str(urlAlternateCodes)),
-			fhirjson.M("valueCodeableConcept", fhirjson.Obj(fhirjson.M("coding", fhirjson.Arr(fhirjson.Obj(
+			fhirjson.M("valueCodeableConcept", c.obj(fhirjson.M("coding", c.arr(c.obj(
 				fhirjson.M("system", fhirjson.Str(sysV2DataType)),
 				fhirjson.M("code", fhirjson.Str(typ)),
 			))))),
 		))
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("extension", ext),
 		fhirjson.M("contentType", fhirjson.Str(ct)),
 		fhirjson.M("data", fhirjson.Str(b64)),

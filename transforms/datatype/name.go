@@ -96,44 +96,50 @@ func valueAt(p split, n int) hl7.Value {
 // familyOf is FN[HumanName] for an FN: family = FN.1, and FN.2-FN.5 as the
 // own-prefix, own-name, partner-prefix and partner-name extensions of
 // _family.
-func familyOf(fn hl7.Value) (family string, ext fhirjson.Value) {
+func familyOf(c *Context, fn hl7.Value) (family string, ext fhirjson.Value) {
 	var buf [5]hl7.Value
 	p := splitNested(fn, buf[:])
 	family = p.text(1)
 	if len(p) > 1 {
-		ext = fhirjson.Arr(
-			stringExtension(urlOwnPrefix, p.text(2)),
-			stringExtension(urlOwnName, p.text(3)),
-			stringExtension(urlPartnerPrefix, p.text(4)),
-			stringExtension(urlPartnerName, p.text(5)),
+		ext = c.arr(
+			stringExtension(c, urlOwnPrefix, p.text(2)),
+			stringExtension(c, urlOwnName, p.text(3)),
+			stringExtension(c, urlPartnerPrefix, p.text(4)),
+			stringExtension(c, urlPartnerName, p.text(5)),
 		)
 	}
 	if !ext.IsNull() {
-		ext = fhirjson.Obj(fhirjson.M("extension", ext))
+		ext = c.obj(fhirjson.M("extension", ext))
 	}
 	return family, ext
+}
+
+// familyName is familyOf's family alone.
+func familyName(fn hl7.Value) string {
+	var buf [5]hl7.Value
+	return splitNested(fn, buf[:]).text(1)
 }
 
 // assemblyExts are the humanname-assembly-order extensions of the codes of
 // table 0444, built once.
 var assemblyExts = map[string]fhirjson.Value{
-	"G": simpleExtension(urlAssemblyOrder, "valueCode", fhirjson.Str("G")),
-	"F": simpleExtension(urlAssemblyOrder, "valueCode", fhirjson.Str("F")),
+	"G": simpleExtension(nil, urlAssemblyOrder, "valueCode", fhirjson.Str("G")),
+	"F": simpleExtension(nil, urlAssemblyOrder, "valueCode", fhirjson.Str("F")),
 }
 
-func assemblyExtension(code string) fhirjson.Value {
+func assemblyExtension(c *Context, code string) fhirjson.Value {
 	if v, ok := assemblyExts[code]; ok {
 		return v
 	}
-	return simpleExtension(urlAssemblyOrder, "valueCode", fhirjson.Str(code))
+	return simpleExtension(c, urlAssemblyOrder, "valueCode", fhirjson.Str(code))
 }
 
 // humanName builds one HumanName from the parts s names in p.
 func humanName(c *Context, p split, s *nameSpec) (fhirjson.Value, error) {
-	family, familyExt := familyOf(valueAt(p, s.family))
-	given := fhirjson.Arr(fhirjson.Str(textAt(p, s.given)), fhirjson.Str(textAt(p, s.middle)))
-	prefix := fhirjson.Arr(fhirjson.Str(textAt(p, s.prefix)))
-	suffix := fhirjson.Arr(fhirjson.Str(textAt(p, s.suffix)), fhirjson.Str(textAt(p, s.degree)), fhirjson.Str(textAt(p, s.prof)))
+	family, familyExt := familyOf(c, valueAt(p, s.family))
+	given := c.arr(fhirjson.Str(textAt(p, s.given)), fhirjson.Str(textAt(p, s.middle)))
+	prefix := c.arr(fhirjson.Str(textAt(p, s.prefix)))
+	suffix := c.arr(fhirjson.Str(textAt(p, s.suffix)), fhirjson.Str(textAt(p, s.degree)), fhirjson.Str(textAt(p, s.prof)))
 	if family == "" && familyExt.IsNull() && given.IsNull() && prefix.IsNull() && suffix.IsNull() {
 		return fhirjson.Value{}, nil
 	}
@@ -142,7 +148,7 @@ func humanName(c *Context, p split, s *nameSpec) (fhirjson.Value, error) {
 		use = fhirjson.Str(mappedCode(c, s.useL, p.text(s.use), vmNameType, sysNameUse))
 	}
 	if s.assembly != 0 {
-		assembly = assemblyExtension(mappedCode(c, s.assemblyL, p.text(s.assembly), vmNameAssemblyOrder, sysNameAssemblyV2))
+		assembly = assemblyExtension(c, mappedCode(c, s.assemblyL, p.text(s.assembly), vmNameAssemblyOrder, sysNameAssemblyV2))
 	}
 	var err error
 	if s.start != 0 || s.end != 0 {
@@ -155,8 +161,8 @@ func humanName(c *Context, p split, s *nameSpec) (fhirjson.Value, error) {
 			period, err = periodOf(c, dr.at(1), dr.at(2), s.validityStartL, s.validityEndL)
 		}
 	}
-	return fhirjson.Obj(
-		fhirjson.M("extension", fhirjson.Arr(assembly)),
+	return c.obj(
+		fhirjson.M("extension", c.arr(assembly)),
 		fhirjson.M("use", use),
 		fhirjson.M("family", fhirjson.Str(family)),
 		fhirjson.M("_family", familyExt),
@@ -184,14 +190,14 @@ func XPNHumanName(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	p := splitField(v, buf[:])
 	name, err := humanName(c, p, &xpnSpec)
 	if nick := p.text(xpnSpec.calledBy); nick != "" {
-		nickname := fhirjson.Obj(
+		nickname := c.obj(
 			fhirjson.M("use", fhirjson.Str("nickname")),
-			fhirjson.M("given", fhirjson.Arr(fhirjson.Str(nick))),
+			fhirjson.M("given", c.arr(fhirjson.Str(nick))),
 		)
 		if name.IsNull() {
 			return nickname, err
 		}
-		return fhirjson.Arr(name, nickname), err
+		return c.arr(name, nickname), err
 	}
 	return name, err
 }
@@ -201,7 +207,7 @@ func XPNHumanName(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // suffix, separated by spaces, in the order of XPN.11 (table 0444: G =
 // Prefix Given Middle Family Suffix, the default; F = Prefix Family Middle
 // Given Suffix).
-func XPNString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func XPNString(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [15]hl7.Value
 	p := splitField(v, buf[:])
 	return fhirjson.Str(personDisplay(p, &xpnSpec, strings.EqualFold(p.text(xpnSpec.assembly), "F"))), nil
@@ -210,7 +216,7 @@ func XPNString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // personDisplay is a name as one line of text, for XPN[string] and the
 // display of references to people.
 func personDisplay(p split, s *nameSpec, familyFirst bool) string {
-	family, _ := familyOf(valueAt(p, s.family))
+	family := familyName(valueAt(p, s.family))
 	parts := [5]string{textAt(p, s.prefix), textAt(p, s.given), textAt(p, s.middle), family, textAt(p, s.suffix)}
 	if familyFirst {
 		parts[1], parts[3] = parts[3], parts[1]
@@ -230,7 +236,7 @@ func personDisplay(p split, s *nameSpec, familyFirst bool) string {
 
 // fnHumanName is FN[HumanName]: a HumanName with only family and its
 // extensions.
-func fnHumanName(_ *Context, v hl7.Value) (fhirjson.Value, error) {
-	family, ext := familyOf(v)
-	return fhirjson.Obj(fhirjson.M("family", fhirjson.Str(family)), fhirjson.M("_family", ext)), nil
+func fnHumanName(c *Context, v hl7.Value) (fhirjson.Value, error) {
+	family, ext := familyOf(c, v)
+	return c.obj(fhirjson.M("family", fhirjson.Str(family)), fhirjson.M("_family", ext)), nil
 }

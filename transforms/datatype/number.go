@@ -118,7 +118,7 @@ func parseNM(v hl7.Value, typ string) (string, error) {
 }
 
 // Decimal converts an NM to a FHIR decimal.
-func Decimal(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func Decimal(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s, err := parseNM(partsOf(v).at(1), "NM")
 	if err != nil || s == "" {
 		return fhirjson.Value{}, err
@@ -130,7 +130,7 @@ func Decimal(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // Quantity's value.
 func nmQuantity(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	d, err := Decimal(c, v)
-	return fhirjson.Obj(fhirjson.M("value", d)), err
+	return c.obj(fhirjson.M("value", d)), err
 }
 
 // integerText reads an NM that must be a whole number within [lo, hi]
@@ -152,25 +152,25 @@ func integerText(v hl7.Value, lo, hi int64, what string) (fhirjson.Value, error)
 }
 
 // Integer converts an NM to a FHIR integer (32 bits).
-func Integer(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func Integer(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return integerText(v, -1<<31, 1<<31-1, "integer")
 }
 
 // PositiveInt converts an NM to a positiveInt (NM[positiveInt]: "If
 // positive"; "If negative raise an error"). Zero is an error too: FHIR's
 // positiveInt starts at 1.
-func PositiveInt(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func PositiveInt(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return integerText(v, 1, 1<<31-1, "positiveInt (1 to 2147483647)")
 }
 
 // UnsignedInt converts an NM to an unsignedInt (0 to 2147483647).
-func UnsignedInt(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func UnsignedInt(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return integerText(v, 0, 1<<31-1, "unsignedInt (0 to 2147483647)")
 }
 
 // nmLengthOfStay is NM[Quantity-LengthOfStay]: value, unit "days", system
 // UCUM, code "d"; negative is an error.
-func nmLengthOfStay(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func nmLengthOfStay(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s, err := parseNM(partsOf(v).at(1), "NM")
 	if err != nil || s == "" {
 		return fhirjson.Value{}, err
@@ -178,7 +178,7 @@ func nmLengthOfStay(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	if s[0] == '-' {
 		return fhirjson.Value{}, &ValueError{Type: "NM", Value: s, Reason: "a length of stay cannot be negative"}
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("value", fhirjson.Num(s)),
 		fhirjson.M("unit", fhirjson.Str("days")),
 		fhirjson.M("system", fhirjson.Str(sysUCUM)),
@@ -227,8 +227,8 @@ func parseSN(v hl7.Value) (sn, bool, error) {
 	return s, true, nil
 }
 
-func originalText(s string) fhirjson.Value {
-	return fhirjson.Arr(fhirjson.Obj(
+func originalText(c *Context, s string) fhirjson.Value {
+	return c.arr(c.obj(
 		fhirjson.M("url", fhirjson.Str(urlOriginalText)),
 		fhirjson.M("valueString", fhirjson.Str(s)),
 	))
@@ -245,16 +245,16 @@ func (s *sn) fhirComparator() string {
 // SNQuantity converts an SN to a Quantity (SN[Quantity]): SN.1 →
 // comparator, SN.2 → value, and the originalText extension when SN.3 or
 // SN.4 is valued.
-func SNQuantity(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func SNQuantity(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s, ok, err := parseSN(v)
 	if !ok || s.num1 == "" {
 		return fhirjson.Value{}, err
 	}
 	var ext fhirjson.Value
 	if s.sep != "" || s.num2 != "" {
-		ext = originalText(s.original)
+		ext = originalText(c, s.original)
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("extension", ext),
 		fhirjson.M("value", fhirjson.Num(s.num1)),
 		fhirjson.M("comparator", fhirjson.Str(s.fhirComparator())),
@@ -263,7 +263,7 @@ func SNQuantity(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 
 // SNRange converts an SN to a Range (SN[Range]): SN.2 → low.value, SN.4 →
 // high.value, and the originalText extension when SN.1 or SN.3 is valued.
-func SNRange(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func SNRange(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s, ok, err := parseSN(v)
 	if !ok || s.num1 == "" && s.num2 == "" {
 		return fhirjson.Value{}, err
@@ -273,19 +273,19 @@ func SNRange(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	}
 	var ext fhirjson.Value
 	if s.comparator != "" || s.sep != "" {
-		ext = originalText(s.original)
+		ext = originalText(c, s.original)
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("extension", ext),
-		fhirjson.M("low", quantityValue(s.num1)),
-		fhirjson.M("high", quantityValue(s.num2)),
+		fhirjson.M("low", quantityValue(c, s.num1)),
+		fhirjson.M("high", quantityValue(c, s.num2)),
 	), nil
 }
 
 // SNRatio converts an SN to a Ratio (SN[Ratio]): SN.1 (unless "=") →
 // numerator.comparator, SN.2 → numerator.value, SN.4 → denominator.value,
 // and the originalText extension when SN.3 or SN.4 is valued.
-func SNRatio(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func SNRatio(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s, ok, err := parseSN(v)
 	if !ok || s.num1 == "" && s.num2 == "" {
 		return fhirjson.Value{}, err
@@ -295,20 +295,20 @@ func SNRatio(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	}
 	var ext fhirjson.Value
 	if s.sep != "" || s.num2 != "" {
-		ext = originalText(s.original)
+		ext = originalText(c, s.original)
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("extension", ext),
-		fhirjson.M("numerator", fhirjson.Obj(
+		fhirjson.M("numerator", c.obj(
 			fhirjson.M("value", fhirjson.Num(s.num1)),
 			fhirjson.M("comparator", fhirjson.Str(s.fhirComparator())),
 		)),
-		fhirjson.M("denominator", quantityValue(s.num2)),
+		fhirjson.M("denominator", quantityValue(c, s.num2)),
 	), nil
 }
 
 // nrRange is NR[Range]: NR.1 → low.value, NR.2 → high.value.
-func nrRange(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func nrRange(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	p := partsOf(v)
 	lo, err := parseNM(p.at(1), "NR.1 (NM)")
 	if err != nil {
@@ -321,14 +321,14 @@ func nrRange(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 	if lo != "" && hi != "" && decimalLess(hi, lo) {
 		return fhirjson.Value{}, &ValueError{Type: "NR", Value: lo + "-" + hi, Reason: "low (NR.1) is above high (NR.2)"}
 	}
-	return fhirjson.Obj(fhirjson.M("low", quantityValue(lo)), fhirjson.M("high", quantityValue(hi))), nil
+	return c.obj(fhirjson.M("low", quantityValue(c, lo)), fhirjson.M("high", quantityValue(c, hi))), nil
 }
 
-func quantityValue(dec string) fhirjson.Value {
+func quantityValue(c *Context, dec string) fhirjson.Value {
 	if dec == "" {
 		return fhirjson.Value{}
 	}
-	return fhirjson.Obj(fhirjson.M("value", fhirjson.Num(dec)))
+	return c.obj(fhirjson.M("value", fhirjson.Num(dec)))
 }
 
 // decimalLess compares two normalised decimal texts exactly.
@@ -407,7 +407,7 @@ func CWEQuantity(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if system == "" {
 		code = ""
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("unit", fhirjson.Str(unit)),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("code", fhirjson.Str(code)),
@@ -429,7 +429,7 @@ func CQQuantity(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if u := p.at(2); u.HasValue() {
 		unit, code, system = cweUnits(c, u)
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("value", fhirjson.Num(val)),
 		fhirjson.M("unit", fhirjson.Str(unit)),
 		fhirjson.M("system", fhirjson.Str(system)),
@@ -438,7 +438,7 @@ func CQQuantity(c *Context, v hl7.Value) (fhirjson.Value, error) {
 }
 
 // cqDecimal is CQ[decimal]: CQ.1 → $value.
-func cqDecimal(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func cqDecimal(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s, err := parseNM(partsOf(v).at(1), "CQ.1 (NM)")
 	if err != nil || s == "" {
 		return fhirjson.Value{}, err
@@ -448,11 +448,11 @@ func cqDecimal(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 
 // cqCode is CQ[code]: CQ.2 → $value, the units' code (CQ.2.1, or CQ.2.4
 // when CQ.2.1 is not valued, as CWE[code]).
-func cqCode(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func cqCode(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	u := partsOf(v).at(2)
-	code := normCode(u.Sub(1).String())
+	code := normCode(TextOf(u.Sub(1)))
 	if code == "" {
-		code = normCode(u.Sub(4).String())
+		code = normCode(TextOf(u.Sub(4)))
 	}
 	return fhirjson.Str(code), nil
 }
@@ -477,7 +477,7 @@ func cqMinutes(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if err != nil || s == "" {
 		return fhirjson.Value{}, err
 	}
-	unit := normCode(p.at(2).Sub(1).String())
+	unit := normCode(TextOf(p.at(2).Sub(1)))
 	per := 1.0
 	if unit == "" {
 		c.warn("CQ without units (CQ.2): minutes assumed")

@@ -41,10 +41,10 @@ func xonIdentifier(c *Context, p split) fhirjson.Value {
 	}
 	auth := readHD(p.at(6), "XON.6", "XON.6.3")
 	system := auth.system(c)
-	return fhirjson.Obj(
-		fhirjson.M("extension", fhirjson.Arr(
-			stringExtension(urlCheckDigit, p.text(4)),
-			stringExtension(urlCheckDigitScheme, p.text(5)),
+	return c.obj(
+		fhirjson.M("extension", c.arr(
+			stringExtension(c, urlCheckDigit, p.text(4)),
+			stringExtension(c, urlCheckDigitScheme, p.text(5)),
 		)),
 		fhirjson.M("type", vocabCC(c, "XON.7", p.text(7), vmIdentifierType)),
 		fhirjson.M("system", fhirjson.Str(system)),
@@ -76,15 +76,15 @@ func xonResource(resourceType string, c *Context, v hl7.Value) fhirjson.Value {
 	if id.IsNull() && name == "" {
 		return fhirjson.Value{}
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("resourceType", fhirjson.Str(resourceType)),
-		fhirjson.M("identifier", fhirjson.Arr(id)),
+		fhirjson.M("identifier", c.arr(id)),
 		fhirjson.M("name", fhirjson.Str(name)),
 	)
 }
 
 // xonString is XON[string]: XON.1, or XON.10 when XON.1 is not valued.
-func xonString(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func xonString(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [10]hl7.Value
 	p := splitField(v, buf[:])
 	if s := p.text(1); s != "" {

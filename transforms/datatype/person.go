@@ -53,13 +53,13 @@ func personIdentifier(c *Context, p split, auth hdValue, withXCN bool) fhirjson.
 	system := auth.system(c)
 	var ext, typeCC fhirjson.Value
 	if withXCN {
-		ext = fhirjson.Arr(
-			stringExtension(urlCheckDigit, p.text(11)),
-			stringExtension(urlCheckDigitScheme, p.text(12)),
+		ext = c.arr(
+			stringExtension(c, urlCheckDigit, p.text(11)),
+			stringExtension(c, urlCheckDigitScheme, p.text(12)),
 		)
 		typeCC = vocabCC(c, "XCN.13", p.text(13), vmIdentifierType)
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("extension", ext),
 		fhirjson.M("type", typeCC),
 		fhirjson.M("system", fhirjson.Str(system)),
@@ -93,12 +93,12 @@ func XCNPractitioner(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	}
 	var qual fhirjson.Value
 	if cc := vocabCC(c, "XCN.7", p.text(7), vmDegreeLicenseCert); !cc.IsNull() {
-		qual = fhirjson.Arr(fhirjson.Obj(fhirjson.M("code", cc)))
+		qual = c.arr(c.obj(fhirjson.M("code", cc)))
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("resourceType", fhirjson.Str("Practitioner")),
-		fhirjson.M("identifier", fhirjson.Arr(id)),
-		fhirjson.M("name", fhirjson.Arr(name)),
+		fhirjson.M("identifier", c.arr(id)),
+		fhirjson.M("name", c.arr(name)),
 		fhirjson.M("qualification", qual),
 	), err
 }
@@ -113,10 +113,10 @@ func xcnPerson(resourceType string, c *Context, v hl7.Value) (fhirjson.Value, er
 	if id.IsNull() && name.IsNull() {
 		return fhirjson.Value{}, err
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("resourceType", fhirjson.Str(resourceType)),
-		fhirjson.M("identifier", fhirjson.Arr(id)),
-		fhirjson.M("name", fhirjson.Arr(name)),
+		fhirjson.M("identifier", c.arr(id)),
+		fhirjson.M("name", c.arr(name)),
 	), err
 }
 
@@ -134,7 +134,7 @@ func xcnPatient(c *Context, v hl7.Value) (fhirjson.Value, error) {
 // xcnReference is a logical Reference to the person of an XCN: its
 // identifier, and its name as display.
 func xcnReference(c *Context, p split) fhirjson.Value {
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("identifier", xcnIdentifier(c, p)),
 		fhirjson.M("display", fhirjson.Str(personDisplay(p, &xcnNameSpec, strings.EqualFold(p.text(18), "F")))),
 	)
@@ -149,7 +149,7 @@ func xcnPractitionerRole(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if ref.IsNull() {
 		return ref, nil
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("resourceType", fhirjson.Str("PractitionerRole")),
 		fhirjson.M("practitioner", ref),
 	), nil
@@ -179,9 +179,9 @@ func CNNPractitioner(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if id.IsNull() && name.IsNull() {
 		return fhirjson.Value{}, err
 	}
-	return fhirjson.Obj(
+	return c.obj(
 		fhirjson.M("resourceType", fhirjson.Str("Practitioner")),
-		fhirjson.M("identifier", fhirjson.Arr(id)),
-		fhirjson.M("name", fhirjson.Arr(name)),
+		fhirjson.M("identifier", c.arr(id)),
+		fhirjson.M("name", c.arr(name)),
 	), err
 }

@@ -125,12 +125,12 @@ func XTNContactPoint(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	if email {
 		local = "" // the contactpoint-local row is for numbers only
 	}
-	out := fhirjson.Obj(
-		fhirjson.M("extension", fhirjson.Arr(
-			stringExtension(urlCPCountry, country),
-			stringExtension(urlCPArea, area),
-			stringExtension(urlCPLocal, local),
-			stringExtension(urlCPExtension, ext),
+	out := c.obj(
+		fhirjson.M("extension", c.arr(
+			stringExtension(c, urlCPCountry, country),
+			stringExtension(c, urlCPArea, area),
+			stringExtension(c, urlCPLocal, local),
+			stringExtension(c, urlCPExtension, ext),
 		)),
 		fhirjson.M("system", fhirjson.Str(system)),
 		fhirjson.M("_system", systemAbsent),

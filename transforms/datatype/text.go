@@ -38,18 +38,18 @@ func init() {
 
 // String converts an ST, ID or IS (ID[string], IS[string]) to a FHIR
 // string, trimmed.
-func String(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func String(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return fhirjson.Str(strings.TrimSpace(cleanText(v2Text(v.Rep(1))))), nil
 }
 
 // Text converts a TX or FT to a FHIR string (or markdown): line breaks
 // kept, trailing white space of the text and of each line removed.
-func Text(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func Text(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	v = v.Rep(1)
 	if !v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
-	s := cleanText(v.String())
+	s := cleanText(TextOf(v))
 	if strings.Contains(s, " \n") || strings.Contains(s, "\t\n") || strings.Contains(s, "\r") {
 		lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 		for i, l := range lines {
@@ -63,25 +63,25 @@ func Text(_ *Context, v hl7.Value) (fhirjson.Value, error) {
 // ftAnnotation is FT[Annotation-Comment]: FT → Annotation.text (markdown).
 func ftAnnotation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	t, err := Text(c, v)
-	return fhirjson.Obj(fhirjson.M("text", t)), err
+	return c.obj(fhirjson.M("text", t)), err
 }
 
 // stCodeableConcept is ST[CodeableConcept]: ST.1 → text.
 func stCodeableConcept(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	t, err := String(c, v)
-	return fhirjson.Obj(fhirjson.M("text", t)), err
+	return c.obj(fhirjson.M("text", t)), err
 }
 
 // stIdentifier is ST[Identifier]: ST.1 → $value, which in an Identifier is
 // its value.
 func stIdentifier(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	t, err := String(c, v)
-	return fhirjson.Obj(fhirjson.M("value", t)), err
+	return c.obj(fhirjson.M("value", t)), err
 }
 
 // seqID converts an SI (a non-negative integer) to an unsignedInt. The IG
 // maps no SI field; this is for local rules.
-func seqID(_ *Context, v hl7.Value) (fhirjson.Value, error) {
+func seqID(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	s := v2Text(v.Rep(1))
 	if s == "" {
 		return fhirjson.Value{}, nil

@@ -365,7 +365,7 @@ func DateTime(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		}
 		out = appendOffset(appendClock(append(out, 'T'), &d), d.tzNeg, d.tz)
 	}
-	return fhirjson.Str(string(out)), nil
+	return fhirjson.Str(TextFrom(out)), nil
 }
 
 // Date converts a DTM, DT or TS (TS.1) to a FHIR date: the date part as
@@ -376,7 +376,7 @@ func Date(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		return fhirjson.Value{}, err
 	}
 	var buf [10]byte
-	return fhirjson.Str(string(appendDate(buf[:0], &d))), nil
+	return fhirjson.Str(TextFrom(appendDate(buf[:0], &d))), nil
 }
 
 // Instant converts a DTM or TS (TS.1) to a FHIR instant. The value must
@@ -396,7 +396,7 @@ func Instant(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [48]byte
 	out := appendDate(buf[:0], &d)
 	out = appendOffset(appendClock(append(out, 'T'), &d), d.tzNeg, d.tz)
-	return fhirjson.Str(string(out)), nil
+	return fhirjson.Str(TextFrom(out)), nil
 }
 
 // Time converts a TM to a FHIR time (hh:mm:ss[.f]); minutes and seconds
@@ -418,7 +418,7 @@ func Time(c *Context, v hl7.Value) (fhirjson.Value, error) {
 		c.warn("HL7 time with a time zone offset: FHIR time has none, offset dropped")
 	}
 	var buf [32]byte
-	return fhirjson.Str(string(appendClock(buf[:0], &d))), nil
+	return fhirjson.Str(TextFrom(appendClock(buf[:0], &d))), nil
 }
 
 // isNullText reports whether b is the HL7 null "" (after trimming, or as
@@ -431,5 +431,5 @@ func isNullText(b []byte) bool {
 // Annotation's text (required) comes from another field.
 func annotationTime(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	t, err := DateTime(c, v)
-	return fhirjson.Obj(fhirjson.M("time", t)), err
+	return c.obj(fhirjson.M("time", t)), err
 }

@@ -8,6 +8,7 @@ package fhirjson
 import (
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Kind is the JSON kind of a Value.
@@ -41,12 +42,18 @@ func (k Kind) String() string {
 
 // Value is a JSON value. Values are immutable: the methods that change one
 // return a new Value and never modify shared memory.
+//
+// A Value is three words (a pointer, a length and the kind) rather than a
+// struct with a field per kind: Values are copied at every step of building
+// a resource, and the member and element lists they sit in are what a
+// conversion allocates most, so the smaller the Value, the cheaper both.
+// p points to a String's or Number's text, an Object's first Member or an
+// Array's first Value; n is the length of that text or list.
 type Value struct {
+	p    unsafe.Pointer
+	n    int
 	kind Kind
 	b    bool
-	s    string   // String, and Number as its JSON text
-	obj  []Member // Object, in insertion order
-	arr  []Value  // Array
 }
 
 // Member is one key and value of an object.
@@ -55,73 +62,50 @@ type Member struct {
 	Value Value
 }
 
+func text(kind Kind, s string) Value {
+	return Value{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s), kind: kind}
+}
+
+func object(m []Member) Value {
+	return Value{p: unsafe.Pointer(unsafe.SliceData(m)), n: len(m), kind: KindObject}
+}
+
+func array(v []Value) Value {
+	return Value{p: unsafe.Pointer(unsafe.SliceData(v)), n: len(v), kind: KindArray}
+}
+
 // Str is a JSON string; the empty string is Null (FHIR has no empty strings).
 func Str(s string) Value {
 	if s == "" {
 		return Value{}
 	}
-	return Value{kind: KindString, s: s}
+	return text(KindString, s)
 }
 
 // Int is a JSON integer.
-func Int(n int64) Value { return Value{kind: KindNumber, s: strconv.FormatInt(n, 10)} }
+func Int(n int64) Value { return text(KindNumber, strconv.FormatInt(n, 10)) }
 
 // Num is a JSON number from its decimal text, kept as written so that a
 // FHIR decimal keeps its precision ("1.50" stays "1.50"). Text that is not a
 // JSON number is Null; callers validate before.
-func Num(text string) Value {
-	if !IsNumber(text) {
+func Num(s string) Value {
+	if !IsNumber(s) {
 		return Value{}
 	}
-	return Value{kind: KindNumber, s: text}
+	return text(KindNumber, s)
 }
 
 // Bool is a JSON boolean.
 func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
 
 // Obj is an object of the non-Null members, in order; with none it is Null.
-func Obj(members ...Member) Value {
-	n := 0
-	for _, m := range members {
-		if !m.Value.IsNull() {
-			n++
-		}
-	}
-	if n == 0 {
-		return Value{}
-	}
-	// sized exactly, so the variadic arguments can stay on the caller's stack
-	out := make([]Member, 0, n)
-	for _, m := range members {
-		if !m.Value.IsNull() {
-			out = append(out, m)
-		}
-	}
-	return Value{kind: KindObject, obj: out}
-}
+func Obj(members ...Member) Value { return (*Arena)(nil).Obj(members...) }
 
 // M is shorthand for a Member.
 func M(key string, v Value) Member { return Member{Key: key, Value: v} }
 
 // Arr is an array of the non-Null values; with none it is Null.
-func Arr(values ...Value) Value {
-	n := 0
-	for _, v := range values {
-		if !v.IsNull() {
-			n++
-		}
-	}
-	if n == 0 {
-		return Value{}
-	}
-	out := make([]Value, 0, n)
-	for _, v := range values {
-		if !v.IsNull() {
-			out = append(out, v)
-		}
-	}
-	return Value{kind: KindArray, arr: out}
-}
+func Arr(values ...Value) Value { return (*Arena)(nil).Arr(values...) }
 
 // Kind is the value's JSON kind.
 func (v Value) Kind() Kind { return v.kind }
@@ -134,7 +118,7 @@ func (v Value) IsNull() bool { return v.kind == KindNull }
 func (v Value) Text() string {
 	switch v.kind {
 	case KindString, KindNumber:
-		return v.s
+		return unsafe.String((*byte)(v.p), v.n)
 	case KindBool:
 		if v.b {
 			return "true"
@@ -145,23 +129,54 @@ func (v Value) Text() string {
 }
 
 // Members are an object's members (nil for other kinds). Do not modify.
-func (v Value) Members() []Member { return v.obj }
+func (v Value) Members() []Member {
+	if v.kind != KindObject {
+		return nil
+	}
+	return unsafe.Slice((*Member)(v.p), v.n)
+}
 
 // Elems are an array's values; any other non-Null value is its own single
 // element, so that callers can treat 0..1 and 0..* alike. Do not modify.
+// (For a value that is not an array this allocates: loops use Len and
+// Elem.)
 func (v Value) Elems() []Value {
 	switch v.kind {
 	case KindArray:
-		return v.arr
+		return v.arr()
 	case KindNull:
 		return nil
 	}
 	return []Value{v}
 }
 
+func (v Value) arr() []Value { return unsafe.Slice((*Value)(v.p), v.n) }
+
+// Len is len(v.Elems()), without allocating.
+func (v Value) Len() int {
+	switch v.kind {
+	case KindArray:
+		return v.n
+	case KindNull:
+		return 0
+	}
+	return 1
+}
+
+// Elem is v.Elems()[i], without allocating.
+func (v Value) Elem(i int) Value {
+	if v.kind == KindArray {
+		return v.arr()[i]
+	}
+	if i != 0 || v.kind == KindNull {
+		panic("fhirjson: Elem index out of range")
+	}
+	return v
+}
+
 // Get returns the member key of an object (Null if absent).
 func (v Value) Get(key string) Value {
-	for _, m := range v.obj {
+	for _, m := range v.Members() {
 		if m.Key == key {
 			return m.Value
 		}
@@ -172,42 +187,11 @@ func (v Value) Get(key string) Value {
 // With returns the object with key set to val (replacing it in place if
 // present, appended otherwise; removed if val is Null). A Null receiver is
 // an empty object.
-func (v Value) With(key string, val Value) Value {
-	obj := make([]Member, 0, len(v.obj)+1)
-	found := false
-	for _, m := range v.obj {
-		if m.Key == key {
-			found = true
-			if !val.IsNull() {
-				obj = append(obj, Member{Key: key, Value: val})
-			}
-			continue
-		}
-		obj = append(obj, m)
-	}
-	if !found && !val.IsNull() {
-		obj = append(obj, Member{Key: key, Value: val})
-	}
-	if len(obj) == 0 {
-		return Value{}
-	}
-	return Value{kind: KindObject, obj: obj}
-}
+func (v Value) With(key string, val Value) Value { return (*Arena)(nil).With(v, key, val) }
 
 // Append returns the array with val added at the end (a Null val changes
 // nothing; a non-array receiver becomes the first element).
-func (v Value) Append(vals ...Value) Value {
-	arr := append([]Value(nil), v.Elems()...)
-	for _, x := range vals {
-		if !x.IsNull() {
-			arr = append(arr, x)
-		}
-	}
-	if len(arr) == 0 {
-		return Value{}
-	}
-	return Value{kind: KindArray, arr: arr}
-}
+func (v Value) Append(vals ...Value) Value { return (*Arena)(nil).Append(v, vals...) }
 
 // IsNumber reports whether s is a JSON number.
 func IsNumber(s string) bool {
@@ -257,14 +241,14 @@ func IsNumber(s string) bool {
 func (v Value) AppendJSON(dst []byte) []byte {
 	switch v.kind {
 	case KindString:
-		return AppendString(dst, v.s)
+		return AppendString(dst, v.Text())
 	case KindNumber:
-		return append(dst, v.s...)
+		return append(dst, v.Text()...)
 	case KindBool:
 		return strconv.AppendBool(dst, v.b)
 	case KindObject:
 		dst = append(dst, '{')
-		for i, m := range v.obj {
+		for i, m := range v.Members() {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -275,7 +259,7 @@ func (v Value) AppendJSON(dst []byte) []byte {
 		return append(dst, '}')
 	case KindArray:
 		dst = append(dst, '[')
-		for i, x := range v.arr {
+		for i, x := range v.arr() {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -297,12 +281,21 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Nearly every text is plain ASCII that needs no escape: look at
+		// eight bytes at a time for one that might (a Bundle has some
+		// 20 KB of text; byte by byte, this loop was a tenth of a
+		// conversion).
+		for i+8 <= len(s) && !needsLook(load64(s, i)) {
+			i += 8
+		}
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -341,12 +334,41 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// plain is the ASCII bytes a JSON string holds as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// load64 is the eight bytes of s from i, little-endian (one load).
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// needsLook reports whether any of the eight bytes in x is a control
+// character, '"', '\\' or not ASCII (the usual bit tricks: a byte is
+// below n when subtracting n from it borrows into its high bit, and zero
+// after XOR with c when it equals c; exact for "any byte").
+func needsLook(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - 0x20*ones) &^ x
+	quote := x ^ '"'*ones
+	backslash := x ^ '\\'*ones
+	return (below|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs != 0
+}
+
 // Builder builds one object in place: Set replaces a member or appends one
 // without copying the others (With copies them all, which makes building a
 // resource member by member quadratic). A Builder must not be used after
-// Value.
+// Value. The zero Builder allocates on the heap; Arena.Builder one in an
+// arena.
 type Builder struct {
 	m []Member
+	a *Arena
 }
 
 // Set replaces the member key, or appends it; a Null v removes it.
@@ -361,9 +383,14 @@ func (b *Builder) Set(key string, v Value) {
 			return
 		}
 	}
-	if !v.IsNull() {
-		b.m = append(b.m, Member{Key: key, Value: v})
+	if v.IsNull() {
+		return
 	}
+	if len(b.m) == cap(b.m) {
+		grown := b.a.members(max(8, 2*len(b.m)))
+		b.m = grown[:copy(grown, b.m)]
+	}
+	b.m = append(b.m, Member{Key: key, Value: v})
 }
 
 // Get returns the member key (Null if absent).
@@ -381,5 +408,5 @@ func (b *Builder) Value() Value {
 	if len(b.m) == 0 {
 		return Value{}
 	}
-	return Value{kind: KindObject, obj: b.m}
+	return object(b.m)
 }
