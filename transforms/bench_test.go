@@ -46,3 +46,62 @@ func BenchmarkConvertORU(b *testing.B) {
 		}
 	}
 }
+
+// TestConvertAppend checks that ConvertAppend appends what Convert returns,
+// into a recycled buffer as into one with a prefix, and that a failed
+// conversion leaves no Bundle.
+func TestConvertAppend(t *testing.T) {
+	data, err := os.ReadFile("../hl7/testdata/adt_a01.hl7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hl7.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustLoad(t, "testdata/patient-partial.yaml")
+	want, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := []byte("prefix")
+	for range 3 {
+		res, err := r.ConvertAppend(buf, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Bundle) != "prefix"+string(want.Bundle) || res.Resources != want.Resources ||
+			len(res.Warnings) != len(want.Warnings) || len(res.Errors) != len(want.Errors) {
+			t.Fatalf("ConvertAppend gave %d resources, %q\nConvert gave %d, %q", res.Resources, res.Bundle, want.Resources, want.Bundle)
+		}
+		buf = res.Bundle[:len("prefix")]
+	}
+	strict := mustLoad(t, "testdata/patient.yaml") // on_error: reject; the IG's PV1-7 fails
+	res, err := strict.ConvertAppend(buf, m)
+	if err == nil || res.Bundle != nil {
+		t.Fatalf("strict ConvertAppend: err %v, Bundle %q", err, res.Bundle)
+	}
+}
+
+// BenchmarkConvertAppend is BenchmarkConvert with the Bundle's buffer
+// given back for the next message.
+func BenchmarkConvertAppend(b *testing.B) {
+	data, err := os.ReadFile("../hl7/testdata/adt_a01.hl7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := hl7.Parse(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := mustLoad(b, "testdata/patient-partial.yaml")
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := r.ConvertAppend(buf[:0], m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = res.Bundle
+	}
+}

@@ -69,7 +69,7 @@ type Env struct {
 	arena   fhirjson.Arena
 	out     []byte
 	hash    []byte
-	idBuf   []byte
+	ids     []byte // the ids of this conversion's resources (newID)
 	rest    []byte
 	textBuf []byte
 	xs      []xval

@@ -1,15 +1,14 @@
 package transforms
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
@@ -66,8 +65,28 @@ var envPool = sync.Pool{New: func() any { return &Env{} }}
 
 // Convert turns one parsed message into a FHIR Bundle.
 func (r *Rules) Convert(m *hl7.Message) (*Result, error) {
+	return r.ConvertAppend(nil, m)
+}
+
+// ConvertAppend is Convert with the Bundle appended to dst: Result.Bundle
+// is dst extended by it (nil, and dst untouched, when the conversion
+// failed). A caller that gives the Bundle's buffer back, say when the
+// message has been delivered, passes it as dst[:0] for the next message:
+// the Bundle is then most of what a conversion allocated (two thirds of the
+// bytes of an ADT), and with it gone the garbage collector runs that much
+// less often.
+func (r *Rules) ConvertAppend(dst []byte, m *hl7.Message) (*Result, error) {
 	e := envPool.Get().(*Env)
 	defer e.release()
+	res, err := e.convert(r, m)
+	if err == nil {
+		res.Bundle = append(dst, e.out...)
+	}
+	return res, err
+}
+
+// convert encodes the Bundle of m in e.out.
+func (e *Env) convert(r *Rules, m *hl7.Message) (*Result, error) {
 	e.start(r, m)
 	for ri, rr := range r.resources {
 		e.instances(ri, rr)
@@ -121,15 +140,36 @@ func (r *Rules) Convert(m *hl7.Message) (*Result, error) {
 		e.out = append(e.out, ']')
 	}
 	e.out = append(e.out, '}')
-	res.Bundle = bytes.Clone(e.out)
 	return res, nil
 }
 
+// headerOf is the message's hl7.Header as expressions see it, its texts
+// made by TextOf (what Value.String gives, copied into shared blocks rather
+// than allocated one by one as m.Header() does).
+func headerOf(m *hl7.Message) Header {
+	msh, ok := m.Find("MSH", 1)
+	if !ok {
+		return Header{}
+	}
+	text := func(v hl7.Value) string { return datatype.TextOf(v) }
+	typ := msh.Field(9)
+	return Header{
+		Type:                 text(typ.Component(1)),
+		Event:                text(typ.Component(2)),
+		Structure:            text(typ.Component(3)),
+		Version:              text(msh.Field(12).Component(1)),
+		ControlID:            text(msh.Field(10)),
+		ProcessingID:         text(msh.Field(11).Component(1)),
+		SendingApplication:   text(msh.Field(3)),
+		SendingFacility:      text(msh.Field(4)),
+		ReceivingApplication: text(msh.Field(5)),
+		ReceivingFacility:    text(msh.Field(6)),
+		Timestamp:            text(msh.Field(7)),
+	}
+}
+
 func (e *Env) start(r *Rules, m *hl7.Message) {
-	h := m.Header()
-	e.Msg = Header{Type: h.Type, Event: h.Event, Structure: h.Structure, Version: h.Version, ControlID: h.ControlID,
-		ProcessingID: h.ProcessingID, SendingApplication: h.SendingApplication, SendingFacility: h.SendingFacility,
-		ReceivingApplication: h.ReceivingApplication, ReceivingFacility: h.ReceivingFacility, Timestamp: h.DateTime}
+	e.Msg = headerOf(m)
 	e.m, e.rules, e.cur, e.repSID = m, r, -1, -1
 	e.gen++ // what the slots hold is of another message
 	for len(e.segPos) < len(r.segIDs) {
@@ -179,7 +219,7 @@ func (e *Env) release() {
 	clear(e.placedIDs)
 	*e = Env{
 		segPos: e.segPos, slots: e.slots[:0], gen: e.gen, inst: e.inst, vm: e.vm, ctx: e.ctx,
-		arena: e.arena, out: keep(e.out), hash: e.hash, idBuf: e.idBuf, rest: keep(e.rest), textBuf: keep(e.textBuf),
+		arena: e.arena, out: keep(e.out), hash: e.hash, ids: e.ids[:0], rest: keep(e.rest), textBuf: keep(e.textBuf),
 		xs: e.xs[:0], vals: e.vals[:0], placed: keep(e.placed), placedIDs: e.placedIDs,
 	}
 	e.ctx.Location = nil
@@ -272,22 +312,40 @@ func appendUUID(dst []byte, id [16]byte) []byte {
 	return dst
 }
 
-// newID writes the id uid of a resource of type typ as one string (one
-// allocation) cut three ways: urn:uuid:<id> (its fullUrl), the id, and
-// <typ>/<id> (its request's URL in a transaction or batch).
+// newID writes the id uid of a resource of type typ as one string cut
+// three ways: urn:uuid:<id> (its fullUrl), the id, and <typ>/<id> (its
+// request's URL in a transaction or batch).
+//
+// The string is a view of e.ids, which release empties after every
+// conversion, instead of an allocation per id: ids never outlive the conversion (they are
+// written into the Bundle, and into no warning, error or cache), and a
+// block is never written over within one, since a full block is replaced
+// rather than grown.
 func (e *Env) newID(typ string, uid [16]byte) (urn, id, put string) {
-	b := append(e.idBuf[:0], "urn:uuid:"...)
-	b = appendUUID(b, uid)
+	const urnLen = len("urn:uuid:") + 36
+	n := urnLen
 	if e.rules.txn() {
+		n += len(typ) + 1 + 36
+	}
+	if cap(e.ids)-len(e.ids) < n {
+		e.ids = make([]byte, 0, max(idBlock, n))
+	}
+	start := len(e.ids)
+	b := append(e.ids, "urn:uuid:"...)
+	b = appendUUID(b, uid)
+	if n > urnLen {
 		b = append(b, typ...)
 		b = append(b, '/')
 		b = appendUUID(b, uid)
 	}
-	e.idBuf = b
-	s := string(b)
-	const urnLen = len("urn:uuid:") + 36
+	e.ids = b
+	s := unsafe.String(&b[start], n)
 	return s[:urnLen], s[len("urn:uuid:"):urnLen], s[urnLen:]
 }
+
+// idBlock is the size of the blocks of e.ids: the ids of an ADT with a few
+// dozen resources in a transaction.
+const idBlock = 4096
 
 // instances decides which resources rule rr makes for this message and
 // gives each its id.
@@ -761,12 +819,30 @@ func (e *Env) appendRequest(dst []byte, typ, put, sys, val string, conditional b
 		dst = append(dst, typ...)
 		dst = append(dst, "?identifier="...)
 		if sys != "" {
-			dst = append(dst, url.QueryEscape(sys)...)
+			dst = appendQueryEscape(dst, sys)
 			dst = append(dst, '|')
 		}
-		dst = append(dst, url.QueryEscape(val)...)
+		dst = appendQueryEscape(dst, val)
 	}
 	return append(dst, `"}`...)
+}
+
+// appendQueryEscape appends url.QueryEscape(s) without its allocation (a
+// system URI always has something to escape): letters, digits and -_.~ as
+// they are, a space as +, any other byte as %XX.
+func appendQueryEscape(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
 }
 
 // toJSON turns what the VM gave into the JSON of the element step,

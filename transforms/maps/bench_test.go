@@ -37,3 +37,34 @@ func BenchmarkADTA01(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkADTA01Append is BenchmarkADTA01 with the Bundle's buffer given
+// back for the next message (Rules.ConvertAppend), as a caller that
+// recycles its buffers would.
+func BenchmarkADTA01Append(b *testing.B) {
+	data, err := os.ReadFile("testdata/test-conversion-ADT_A01.hl7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := hl7.Parse(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	over := filepath.Join(b.TempDir(), "partial.yaml")
+	if err := os.WriteFile(over, []byte("name: adt-partial\nextends: adt_a01\non_error: partial\nresources: []\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r, err := (&transforms.Loader{Builtins: maps.FS}).Load(over)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := r.ConvertAppend(buf[:0], m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = res.Bundle
+	}
+}
