@@ -303,8 +303,12 @@ func (p *pipeline) parse(rec *store.Record) *job {
 
 func (p *pipeline) work(in chan *job) {
 	defer p.wg.Done()
+	// Bundle buffers, one per route of a message, reused message after
+	// message: the store copies a body when the routing is written, so
+	// they are free again once route returns.
+	var bufs [][]byte
 	for j := range in {
-		routed := p.route(j)
+		routed := p.route(j, &bufs)
 		p.mu.Lock()
 		delete(p.inflight, j.rec.Seq)
 		p.mu.Unlock()
@@ -317,7 +321,7 @@ func (p *pipeline) work(in chan *job) {
 
 // route runs the routes over one message and records the result; false
 // when the result could not be written (the message stays pending).
-func (p *pipeline) route(j *job) bool {
+func (p *pipeline) route(j *job, bufs *[][]byte) bool {
 	e := p.e
 	seq := j.rec.Seq
 	o := store.Outcome{Key: j.key, Received: j.rec.Received}
@@ -328,14 +332,20 @@ func (p *pipeline) route(j *job) bool {
 		o.Errors = []string{j.err.Error()}
 	default:
 		routes := e.matchRoutes(e.routesFrom[j.rec.Listener], j.msg, &o.Errors)
-		for _, r := range routes {
-			out, err := r.safeConvert(j.msg, j.rec)
+		for i, r := range routes {
+			if len(*bufs) <= i {
+				*bufs = append(*bufs, nil)
+			}
+			out, err := r.safeConvert((*bufs)[i][:0], j.msg, j.rec)
 			if err != nil {
 				e.m.transform.WithLabelValues(r.cfg.Name, "error").Inc()
 				o.Errors = append(o.Errors, fmt.Sprintf("route %s: %v", r.cfg.Name, err))
 				continue
 			}
 			e.m.transform.WithLabelValues(r.cfg.Name, "ok").Inc()
+			if out.ContentType == channels.ContentFHIR && cap(out.Body) <= maxKeptBuffer {
+				(*bufs)[i] = out.Body[:0]
+			}
 			outs = append(outs, out)
 		}
 		switch {
@@ -403,17 +413,21 @@ func (e *Engine) matchRoutes(rs []*route, m *hl7.Message, errs *[]string) []*rou
 // safeConvert is convert that turns a panic (a bug, in a converter say)
 // into this message's failure: the message was acknowledged already, and
 // a panic would otherwise crash the engine again on every restart.
-func (r *route) safeConvert(m *hl7.Message, rec *store.Record) (out store.Output, err error) {
+func (r *route) safeConvert(buf []byte, m *hl7.Message, rec *store.Record) (out store.Output, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("internal error converting the message (please report): %v", v)
 		}
 	}()
-	return r.convert(m, rec)
+	return r.convert(buf, m, rec)
 }
 
+// maxKeptBuffer bounds the Bundle buffer a worker keeps between messages,
+// so that one huge message does not pin its memory.
+const maxKeptBuffer = 1 << 20
+
 // convert makes the route's body for one message.
-func (r *route) convert(m *hl7.Message, rec *store.Record) (store.Output, error) {
+func (r *route) convert(buf []byte, m *hl7.Message, rec *store.Record) (store.Output, error) {
 	out := store.Output{Route: r.cfg.Name, Dests: r.cfg.To}
 	if r.cfg.Transform == config.TransformRaw {
 		out.ContentType = channels.ContentHL7v2
@@ -430,7 +444,7 @@ func (r *route) convert(m *hl7.Message, rec *store.Record) (store.Output, error)
 			return out, fmt.Errorf("built-in map %s not loaded", name)
 		}
 	}
-	res, err := rules.Convert(m)
+	res, err := rules.ConvertAppend(buf, m)
 	if err != nil {
 		return out, err
 	}
