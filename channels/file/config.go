@@ -18,6 +18,13 @@ const (
 	formatNDJSON = "ndjson" // one line per Bundle, appended
 )
 
+// Sync settings: how format file makes a message durable (see doc.go).
+const (
+	syncGroup     = "group"     // group commit, one syncfs per group (Linux)
+	syncFdatasync = "fdatasync" // group commit, one fdatasync per file
+	syncFile      = "file"      // each delivery on its own: fsync file, rename, fsync dir
+)
+
 // Default modes. Messages hold patient data: no access for others.
 const (
 	DefaultDirMode  Mode = "0750"
@@ -43,6 +50,10 @@ type Config struct {
 	DirMode Mode `yaml:"dir_mode"`
 	// FileMode is the mode of the files written, set exactly (no umask).
 	FileMode Mode `yaml:"file_mode"`
+	// Sync is how a file is made durable: "fdatasync" (the default),
+	// "group" or "file"; see the package documentation for when to use
+	// which.
+	Sync string `yaml:"sync"`
 
 	// Compiled by Validate.
 	namer             *namer
@@ -51,7 +62,7 @@ type Config struct {
 
 // New returns a Config holding the defaults.
 func New() *Config {
-	return &Config{Format: formatFile, DirMode: DefaultDirMode, FileMode: DefaultFileMode}
+	return &Config{Format: formatFile, DirMode: DefaultDirMode, FileMode: DefaultFileMode, Sync: syncFdatasync}
 }
 
 func (c *Config) nameText() string {
@@ -76,6 +87,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Format != formatFile && c.Format != formatNDJSON {
 		errs = append(errs, channels.Fieldf("format", "want %s or %s, got %q", formatFile, formatNDJSON, c.Format))
+	}
+	switch c.Sync {
+	case syncGroup, syncFdatasync, syncFile:
+	default:
+		errs = append(errs, channels.Fieldf("sync", "want %s, %s or %s, got %q", syncGroup, syncFdatasync, syncFile, c.Sync))
 	}
 	c.namer = nil
 	if n, err := compileName(c.nameText()); err != nil {
@@ -128,6 +144,15 @@ func (c *Config) Open(_ context.Context, o channels.OpenOptions) (channels.Desti
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := newDestination(c, filepath.Clean(dir))
+	if d.sync == syncGroup && !syncfsReportsErrors() {
+		// Before Linux 5.8 syncfs returned 0 even when writeback failed,
+		// so a lost write would be reported delivered; other systems have
+		// no syncfs. One fdatasync per file reports errors everywhere.
+		d.sync = syncFdatasync
+		log.Info("file: syncfs is missing or cannot report write errors on this system; syncing file by file",
+			slog.String("dir", d.dir))
+	}
+	d.start()
 	if err := mkdirAllSync(d.dir, d.dirMode); err != nil {
 		// As with a network peer that is down at start, the engine must
 		// still start: deliveries fail (and are retried) until someone

@@ -23,7 +23,7 @@ func TestRegisteredWithDefaults(t *testing.T) {
 		t.Fatal(`"file" not registered`)
 	}
 	c := k.New().(*Config)
-	if c.Format != "file" || c.DirMode != "0750" || c.FileMode != "0640" || c.Name != "" || c.Dir != "" {
+	if c.Format != "file" || c.DirMode != "0750" || c.FileMode != "0640" || c.Sync != "fdatasync" || c.Name != "" || c.Dir != "" {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if got := fields(c.Validate()); !slices.Equal(got, []string{"dir"}) {
@@ -40,6 +40,9 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(c *Config) {}, nil, ""},
 		{"ndjson", func(c *Config) { c.Format = "ndjson" }, nil, ""},
+		{"sync fdatasync", func(c *Config) { c.Sync = "fdatasync" }, nil, ""},
+		{"sync file", func(c *Config) { c.Sync = "file" }, nil, ""},
+		{"sync unknown", func(c *Config) { c.Sync = "never" }, []string{"sync"}, `"never"`},
 		{"sub-directories", func(c *Config) { c.Name = `{{.Route}}/{{.Time.Format "2006/01/02"}}/{{.Seq}}.json` }, nil, ""},
 		{"dir missing", func(c *Config) { c.Dir = " " }, []string{"dir"}, "required"},
 		{"dir NUL", func(c *Config) { c.Dir = "out\x00" }, []string{"dir"}, "NUL"},
@@ -55,7 +58,7 @@ func TestValidate(t *testing.T) {
 		{"file_mode setuid", func(c *Config) { c.FileMode = "4755" }, []string{"file_mode"}, "0777"},
 		{"file_mode empty", func(c *Config) { c.FileMode = "" }, []string{"file_mode"}, "octal"},
 		{"all at once", func(c *Config) { *c = Config{Name: "{{.Nope}}", DirMode: "x", FileMode: "y"} },
-			[]string{"dir", "format", "name", "dir_mode", "file_mode"}, ""},
+			[]string{"dir", "format", "sync", "name", "dir_mode", "file_mode"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

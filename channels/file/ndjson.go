@@ -2,7 +2,6 @@ package file
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,29 +12,53 @@ import (
 	"github.com/plexus-hl7/plexus/channels"
 )
 
-// appendLine appends m's Bundle, compacted to one line, to dir/rel and syncs
-// it. Appends are serialised; a failed one is cut off again, so the file
-// only ever holds whole lines.
-func (d *destination) appendLine(ctx context.Context, rel string, m *channels.Message) error {
+// ndjsonLine is m's Bundle compacted to one line, newline included. It is
+// made in the caller's goroutine, so that callers compact in parallel.
+func ndjsonLine(m *channels.Message) ([]byte, error) {
 	if m.ContentType != channels.ContentFHIR {
-		return channels.Permanent(fmt.Errorf("format ndjson holds JSON Bundles, got %q; use format file for raw v2 messages", m.ContentType), nil)
+		return nil, channels.Permanent(fmt.Errorf("format ndjson holds JSON Bundles, got %q; use format file for raw v2 messages", m.ContentType), nil)
 	}
 	// Compact JSON has no newline: inside strings JSON escapes them, and
 	// whitespace between tokens is what Compact removes.
 	var line bytes.Buffer
 	line.Grow(len(m.Body) + 1)
 	if err := json.Compact(&line, m.Body); err != nil {
-		return channels.Permanent(fmt.Errorf("message %d is not valid JSON: %w", m.Seq, err), nil)
+		return nil, channels.Permanent(fmt.Errorf("message %d is not valid JSON: %w", m.Seq, err), nil)
 	}
 	line.WriteByte('\n')
+	return line.Bytes(), nil
+}
 
-	select {
-	case d.appendLock <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting to append to %s: %w", rel, context.Cause(ctx))
+// appendLines commits one group of ndjson lines: per file (a group spans
+// two only when the name rolls over), one write of all its lines in the
+// order they were queued and one sync. Only the writer appends, so lines
+// never interleave; the engine never has two messages of one key in
+// flight, so their order is theirs.
+func (w *writer) appendLines(group []*request) {
+	for i, r := range group {
+		if r == nil || r.state.Load() == cancelled {
+			continue
+		}
+		// Collect this file's lines from the rest of the group.
+		batch := []*request{r}
+		for j := i + 1; j < len(group); j++ {
+			if q := group[j]; q != nil && q.rel == r.rel {
+				batch = append(batch, q)
+				group[j] = nil
+			}
+		}
+		err := w.appendFile(r.rel, batch)
+		for _, q := range batch {
+			q.done <- err
+		}
 	}
-	defer func() { <-d.appendLock }()
+}
 
+// appendFile appends the lines of batch to dir/rel and syncs the file. A
+// failed append is cut off again, so the file only ever holds whole
+// lines.
+func (w *writer) appendFile(rel string, batch []*request) error {
+	d := w.d
 	path := filepath.Join(d.dir, rel)
 	f, created, err := d.openAppend(path)
 	if err != nil {
@@ -47,7 +70,12 @@ func (d *destination) appendLine(ctx context.Context, rel string, m *channels.Me
 		return err
 	}
 	size := fi.Size()
-	data := line.Bytes()
+	data := w.buf[:0]
+	defer func() {
+		if cap(data) <= 1<<20 { // keep a buffer for the next group, not a burst's
+			w.buf = data[:0]
+		}
+	}()
 	if size > 0 {
 		// A crash (or a failed truncate) can have left a partial last
 		// line. End it, so that ours at least starts on a line of its own.
@@ -56,11 +84,23 @@ func (d *destination) appendLine(ctx context.Context, rel string, m *channels.Me
 			return err
 		}
 		if last[0] != '\n' {
-			data = append([]byte{'\n'}, data...)
+			data = append(data, '\n')
 		}
 	}
+	n := 0
+	for _, r := range batch {
+		// The commit point of a line: from here its caller's leaving no
+		// longer keeps it out of the file.
+		if r.state.CompareAndSwap(queued, committed) {
+			data = append(data, r.data...)
+			n++
+		}
+	}
+	if n == 0 {
+		return errCancelled
+	}
 	if err := d.appendSync(f, data); err != nil {
-		// Take back what was written; the retry appends the line again.
+		// Take back what was written; the retry appends the lines again.
 		if terr := f.Truncate(size); terr != nil {
 			return errors.Join(err, fmt.Errorf("cutting off the failed append: %w", terr))
 		}
@@ -81,7 +121,9 @@ func (d *destination) appendSync(f *os.File, data []byte) error {
 	if err := d.step("append"); err != nil {
 		return err
 	}
-	return f.Sync()
+	// The size is part of what fdatasync writes: appended lines are durable
+	// without the inode's times.
+	return fdatasync(f)
 }
 
 // openAppend opens path for appending, creating it (and its directories)

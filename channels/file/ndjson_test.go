@@ -161,16 +161,53 @@ func TestNDJSONEndsAPartialLastLine(t *testing.T) {
 
 func TestNDJSONWaitHonoursContext(t *testing.T) {
 	d, out := ndjson(t)
-	d.appendLock <- struct{}{} // another append in progress
+	h := holdAt(t, d, "take") // another append in progress
+	first := make(chan error, 1)
+	go func() { first <- d.Deliver(context.Background(), fhirMessage(1, "A")) }()
+	<-h.held
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Deliver(ctx, fhirMessage(1, "A")) }()
+	go func() { done <- d.Deliver(ctx, fhirMessage(2, "B")) }()
+	waitQueued(t, d, 1)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) || channels.IsPermanent(err) {
 		t.Fatalf("cancelled while waiting: %v", err)
 	}
-	<-d.appendLock
-	if got := files(t, out); len(got) != 0 {
-		t.Fatalf("files = %v", got)
+	h.release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// B was queued behind A and given up: only A's line is written.
+	if ls := lines(t, filepath.Join(out, "2024-05-06.ndjson")); len(ls) != 1 {
+		t.Fatalf("lines = %q", ls)
+	}
+	if h.count("append") != 1 {
+		t.Fatalf("%d appends, want 1", h.count("append"))
+	}
+}
+
+// Concurrent appends share one write and one sync per group.
+func TestNDJSONGroupsAppends(t *testing.T) {
+	d, out := ndjson(t)
+	h := holdAt(t, d, "take")
+	const n = 20
+	errs := make(chan error, n)
+	go func() { errs <- d.Deliver(context.Background(), fhirMessage(0, "M0")) }()
+	<-h.held
+	for i := 1; i < n; i++ {
+		go func() { errs <- d.Deliver(context.Background(), fhirMessage(uint64(i), fmt.Sprint("M", i))) }()
+	}
+	waitQueued(t, d, n-1)
+	h.release()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(lines(t, filepath.Join(out, "2024-05-06.ndjson"))); got != n {
+		t.Fatalf("%d lines, want %d", got, n)
+	}
+	if h.count("take") != 1 || h.count("append") != 1 {
+		t.Fatalf("%d groups, %d appends; want 1 and 1", h.count("take"), h.count("append"))
 	}
 }

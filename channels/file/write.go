@@ -12,22 +12,16 @@ import (
 // picks up, so that directory watchers only ever see complete files.
 const tempPattern = ".plexus-*.tmp"
 
-// writeAtomic writes data to dir/rel so that a reader sees the old file or
-// the whole new one, never part of it, and so that the new one survives a
-// crash once this returns: temp file in the same directory (a rename is
-// atomic only within one file system), fsync, rename over the name, fsync of
-// the directory (which is what makes the rename itself durable).
+// writeAtomic is sync: file, every delivery on its own: it writes data to
+// dir/rel so that a reader sees the old file or the whole new one, never
+// part of it, and so that the new one survives a crash once this returns:
+// temp file in the same directory (a rename is atomic only within one file
+// system), fsync, rename over the name, fsync of the directory (which is
+// what makes the rename itself durable). The group committer does the same
+// for many files with fewer syncs.
 func (d *destination) writeAtomic(rel string, data []byte) (err error) {
 	path := filepath.Join(d.dir, rel)
-	parent := filepath.Dir(path)
-	f, err := os.CreateTemp(parent, tempPattern)
-	if errors.Is(err, fs.ErrNotExist) {
-		// A sub-directory of the name not made yet, or dir removed since
-		// Open: make it and try once more.
-		if err = mkdirAllSync(parent, d.dirMode); err == nil {
-			f, err = os.CreateTemp(parent, tempPattern)
-		}
-	}
+	f, err := d.createTemp(path, data)
 	if err != nil {
 		return err
 	}
@@ -38,17 +32,6 @@ func (d *destination) writeAtomic(rel string, data []byte) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = d.step("write"); err != nil {
-		return err
-	}
-	// CreateTemp made it 0600; Chmod sets file_mode exactly, whatever the
-	// umask.
-	if err = f.Chmod(d.fileMode); err != nil {
-		return err
-	}
 	if err = d.step("sync"); err != nil {
 		return err
 	}
@@ -70,7 +53,43 @@ func (d *destination) writeAtomic(rel string, data []byte) (err error) {
 	if err := d.step("syncdir"); err != nil {
 		return err
 	}
-	return syncDir(parent)
+	return syncDir(filepath.Dir(path))
+}
+
+// createTemp writes data to a new hidden temp file beside path, with
+// file_mode, and returns it open and not synced. On error it leaves no
+// file behind.
+func (d *destination) createTemp(path string, data []byte) (_ *os.File, err error) {
+	parent := filepath.Dir(path)
+	f, err := os.CreateTemp(parent, tempPattern)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A sub-directory of the name not made yet, or dir removed since
+		// Open: make it and try once more.
+		if err = mkdirAllSync(parent, d.dirMode); err == nil {
+			f, err = os.CreateTemp(parent, tempPattern)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return nil, err
+	}
+	if err = d.step("write"); err != nil {
+		return nil, err
+	}
+	// CreateTemp made it 0600; Chmod sets file_mode exactly, whatever the
+	// umask.
+	if err = f.Chmod(d.fileMode); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // mkdirAllSync is os.MkdirAll that also syncs the parent of every
