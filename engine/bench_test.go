@@ -26,6 +26,7 @@ import (
 //	ingest  the engine with no routes: journal with a synced group commit, then ACK
 //	default the engine on the repo's default routes: journal, built-in IG map, one
 //	        JSON file per Bundle (synced), as `plexus serve` runs out of the box
+//	ndjson  the same, appending the Bundles to one NDJSON file instead
 //
 // go test -run XXX -bench Serve -benchtime 20000x ./engine/
 func BenchmarkServe(b *testing.B) {
@@ -51,6 +52,14 @@ routes: []
 				b.Fatal(err)
 			}
 			addr := startEngine(b, string(routes), ":2575", "127.0.0.1:0")
+			drive(b, addr, msg, conns)
+		})
+		b.Run(fmt.Sprintf("ndjson/c=%d", conns), func(b *testing.B) {
+			routes, err := os.ReadFile("../routes.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			addr := startEngine(b, string(routes), ":2575", "127.0.0.1:0", "{ dir: ./out }", "{ dir: ./out, format: ndjson }")
 			drive(b, addr, msg, conns)
 		})
 	}
