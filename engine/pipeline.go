@@ -132,6 +132,9 @@ func (p *pipeline) dispatch(ctx context.Context) {
 	}()
 	var cursor uint64
 	scan := true // at start: resume what the journal holds
+	// one ticker, not a timer per message
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		if scan {
 			p.mu.Lock()
@@ -173,9 +176,9 @@ func (p *pipeline) dispatch(ctx context.Context) {
 					return
 				}
 			}
-		case <-time.After(time.Second):
+		case <-tick.C:
 			// a safety net (and the retry of a failed routing write): a
-			// scan when idle costs one store iterator
+			// scan costs one store iterator a second
 			scan = true
 		}
 	}
