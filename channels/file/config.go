@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/plexus-hl7/plexus/channels"
 )
@@ -153,6 +155,9 @@ func (c *Config) Open(_ context.Context, o channels.OpenOptions) (channels.Desti
 			slog.String("dir", d.dir))
 	}
 	d.start()
+	if n := sweepTemps(d.dir, time.Now().Add(-staleTemp)); n > 0 {
+		log.Info("file: removed temporary files left by an interrupted run", slog.String("dir", d.dir), slog.Int("files", n))
+	}
 	if err := mkdirAllSync(d.dir, d.dirMode); err != nil {
 		// As with a network peer that is down at start, the engine must
 		// still start: deliveries fail (and are retried) until someone
@@ -161,4 +166,35 @@ func (c *Config) Open(_ context.Context, o channels.OpenOptions) (channels.Desti
 			slog.String("dir", d.dir), slog.String("error", err.Error()))
 	}
 	return d, nil
+}
+
+// Accepts says what this destination can write: any content as one file
+// per message, only FHIR Bundles (JSON) as NDJSON lines.
+func (c *Config) Accepts(contentType string) bool {
+	return c.Format != formatNDJSON || contentType == channels.ContentFHIR
+}
+
+// staleTemp is how old a temporary file must be before Open removes it:
+// old enough that no other process sharing dir can still be writing it.
+const staleTemp = time.Hour
+
+// sweepTemps removes temporary files (tempPattern) under dir last modified
+// before cutoff: those of writes cut short by a crash, which no one will
+// finish (the engine rewrites the message under a new temporary name). It
+// returns how many it removed; errors are ignored, a sweep is best effort.
+func sweepTemps(dir string, cutoff time.Time) int {
+	n := 0
+	filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		if ok, _ := filepath.Match(tempPattern, e.Name()); !ok {
+			return nil
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) && os.Remove(path) == nil {
+			n++
+		}
+		return nil
+	})
+	return n
 }

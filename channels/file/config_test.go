@@ -1,10 +1,14 @@
 package file
 
 import (
+	"context"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plexus-hl7/plexus/channels"
 )
@@ -116,6 +120,45 @@ func TestMode(t *testing.T) {
 		var m Mode
 		if err := m.UnmarshalYAML([]byte(raw)); err != nil || m != "0640" {
 			t.Errorf("UnmarshalYAML(%q) = %q, %v", raw, m, err)
+		}
+	}
+}
+
+func TestAcceptsNDJSONOnlyBundles(t *testing.T) {
+	c := New()
+	if !c.Accepts(channels.ContentHL7v2) || !c.Accepts(channels.ContentFHIR) {
+		t.Error("format file must take both")
+	}
+	c.Format = "ndjson"
+	if c.Accepts(channels.ContentHL7v2) || !c.Accepts(channels.ContentFHIR) {
+		t.Error("format ndjson must take Bundles only")
+	}
+}
+
+// Temporary files a crash left behind are removed at Open once they are
+// old; a fresh one (another process may be writing it) is kept.
+func TestOpenSweepsStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o750)
+	old := filepath.Join(dir, "sub", ".plexus-123.tmp")
+	fresh := filepath.Join(dir, ".plexus-456.tmp")
+	keep := filepath.Join(dir, "1-A.json")
+	for _, f := range []string{old, fresh, keep} {
+		os.WriteFile(f, []byte("x"), 0o640)
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, past, past)
+	os.Chtimes(keep, past, past)
+	c := New()
+	c.Dir = dir
+	d, err := c.Open(context.Background(), channels.OpenOptions{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for f, want := range map[string]bool{old: false, fresh: true, keep: true} {
+		if _, err := os.Stat(f); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", f, err == nil, want)
 		}
 	}
 }
