@@ -51,6 +51,7 @@ type Engine struct {
 	handlers sync.WaitGroup
 
 	pipeCancel, destCancel context.CancelFunc
+	retentionDone          chan struct{}
 	started                bool
 	ready                  chanFlag
 	stopOnce               sync.Once
@@ -238,6 +239,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		d.start(dctx)
 	}
 	e.pipe.start(pctx)
+	if e.cfg.Retention.Keep > 0 {
+		e.retentionDone = make(chan struct{})
+		go e.prune(pctx)
+	}
 	for _, l := range e.listeners {
 		go func() {
 			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, mllp.ErrServerClosed) {
@@ -296,6 +301,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		}
 		e.pipeCancel()
 		e.pipe.wait()
+		if e.retentionDone != nil {
+			<-e.retentionDone
+		}
 		for e.pendingDeliveries() > 0 && ctx.Err() == nil {
 			sleep(ctx, 10*time.Millisecond)
 		}
@@ -378,3 +386,25 @@ func (s *senders) saw(conn uint64, now time.Time) {
 }
 
 func (s *senders) active() int { return int(s.count.Load()) }
+
+// prune deletes settled messages older than the retention, now and then.
+func (e *Engine) prune(ctx context.Context) {
+	defer close(e.retentionDone)
+	t := time.NewTicker(e.cfg.Retention.Every)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().Add(-e.cfg.Retention.Keep)
+		n, err := e.db.Prune(cutoff, 0)
+		if err != nil {
+			e.log.Error("retention", "err", err)
+		} else if n > 0 {
+			e.m.pruned.Add(float64(n))
+			e.log.Info("retention", "pruned", n, "received_before", cutoff.UTC().Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -16,6 +16,7 @@ type metrics struct {
 	rejected   *prometheus.CounterVec   // listener, reason
 	duplicates *prometheus.CounterVec   // listener
 
+	pruned        prometheus.Counter
 	commitLatency prometheus.Histogram
 	commitSize    prometheus.Histogram
 
@@ -47,6 +48,8 @@ func newMetrics() *metrics {
 			Help: "Messages NAKed, by reason."}, []string{"listener", "reason"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plexus_messages_duplicate_total",
 			Help: "Messages recognised as a sender's retry of one already accepted."}, []string{"listener"}),
+		pruned: prometheus.NewCounter(prometheus.CounterOpts{Name: "plexus_store_pruned_messages_total",
+			Help: "Settled messages deleted by the retention."}),
 		commitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plexus_store_commit_seconds",
 			Help: "Latency of one journal group commit (write and sync).", Buckets: ackBuckets}),
 		commitSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plexus_store_commit_messages",
@@ -68,7 +71,7 @@ func newMetrics() *metrics {
 		attemptTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "plexus_delivery_attempt_seconds",
 			Help: "Duration of one delivery attempt.", Buckets: prometheus.ExponentialBuckets(.0005, 2.5, 14)}, []string{"destination"}),
 	}
-	reg.MustRegister(m.received, m.acks, m.ackLatency, m.rejected, m.duplicates, m.commitLatency, m.commitSize,
+	reg.MustRegister(m.pruned, m.received, m.acks, m.ackLatency, m.rejected, m.duplicates, m.commitLatency, m.commitSize,
 		m.backlog, m.routed, m.transform, m.deliveries, m.outboxDepth, m.oldest, m.endToEnd, m.attemptTime)
 	return m
 }

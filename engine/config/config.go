@@ -27,6 +27,7 @@ type Config struct {
 	Routes       []*Route
 	Pipeline     Pipeline
 	Duplicates   Duplicates
+	Retention    Retention
 	// Warnings are advice that does not stop the engine (inline secrets,
 	// a destination no route uses).
 	Warnings Errors
@@ -145,6 +146,16 @@ type Duplicates struct {
 	// off.
 	Action string        `yaml:"action"`
 	Window time.Duration `yaml:"window"`
+}
+
+// Retention says how long the store keeps messages once they are settled
+// (routed, and delivered or dead-lettered everywhere): the journal record,
+// bodies, statuses and indexes go after Keep; 0 keeps them for ever. A
+// message still pending is kept, whatever its age.
+type Retention struct {
+	Keep time.Duration `yaml:"keep"`
+	// Every is how often the engine prunes.
+	Every time.Duration `yaml:"every"`
 }
 
 // Load reads and checks the file. Channel kinds must be registered first

@@ -189,6 +189,11 @@ duplicates: { window: -1h }
 			`routes.yaml:7:39: "30" is not valid here: a duration such as 30s or 5m is wanted`,
 			`routes.yaml:8:49: route r sends to e twice`,
 		}},
+		{"retention shorter than the duplicate window", `listeners: [{ name: a, mllp: { addr: ":1" } }]
+destinations: { d: { testfhir: { url: x } } }
+routes: [{ name: r, transform: builtin, to: d }]
+retention: { keep: 1h }
+`, []string{"routes.yaml: retention: keep (1h0m0s) must be longer than the duplicates window (24h0m0s)"}},
 		{"yaml syntax", "listeners: [\n", []string{`routes.yaml:`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

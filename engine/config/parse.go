@@ -169,11 +169,12 @@ func (p *parser) unknownKey(mv *ast.MappingValueNode, where string, known []stri
 	p.errorf(mv.Key, "%s", msg)
 }
 
-var topKeys = []string{"listeners", "destinations", "routes", "pipeline", "duplicates"}
+var topKeys = []string{"listeners", "destinations", "routes", "pipeline", "duplicates", "retention"}
 
 func (p *parser) parse() bool {
 	p.cfg.Pipeline = Pipeline{Workers: 4, Queue: 256, MaxBacklog: 10000}
 	p.cfg.Duplicates = Duplicates{Action: "record", Window: 24 * time.Hour}
+	p.cfg.Retention = Retention{Keep: 30 * 24 * time.Hour, Every: 10 * time.Minute}
 	f, err := yparser.ParseBytes(p.src, 0)
 	if err != nil {
 		var te interface{ GetToken() *token.Token }
@@ -218,6 +219,8 @@ func (p *parser) parse() bool {
 			p.decode(mv.Value, &p.cfg.Pipeline, "pipeline")
 		case "duplicates":
 			p.decode(mv.Value, &p.cfg.Duplicates, "duplicates")
+		case "retention":
+			p.decode(mv.Value, &p.cfg.Retention, "retention")
 		default:
 			p.unknownKey(mv, "routes.yaml", topKeys)
 		}
@@ -705,6 +708,11 @@ func (p *parser) check() {
 	}
 	if cfg.Duplicates.Window < 0 {
 		p.errAt(Pos{File: p.file}, "duplicates: window must not be negative")
+	}
+	if r := cfg.Retention; r.Keep < 0 || r.Every <= 0 {
+		p.errAt(Pos{File: p.file}, "retention: keep must not be negative (0 keeps everything) and every must be more than 0")
+	} else if r.Keep > 0 && r.Keep <= cfg.Duplicates.Window && cfg.Duplicates.Action != "off" {
+		p.errAt(Pos{File: p.file}, "retention: keep (%s) must be longer than the duplicates window (%s), or a sender's retry of a pruned message would not be recognised", r.Keep, cfg.Duplicates.Window)
 	}
 	if pl := cfg.Pipeline; pl.Workers < 1 || pl.Queue < 1 || pl.MaxBacklog < 1 {
 		p.errAt(Pos{File: p.file}, "pipeline: workers, queue and max_backlog must be at least 1")
