@@ -179,7 +179,6 @@ destinations:
 routes: [{ name: r, transform: builtin, to: [e, e] }]
 duplicates: { window: -1h }
 `, []string{
-			`routes.yaml: duplicates: window must not be negative`,
 			`routes.yaml:2:16: listener a: tls file nocert.pem: no such file or directory`,
 			`routes.yaml:2:16: listener a: tls file nokey.pem: no such file or directory`,
 			`routes.yaml:3:5: listeners a and b both listen on 127.0.0.1:2575`,
@@ -188,12 +187,13 @@ duplicates: { window: -1h }
 			`routes.yaml:6:44: timeout must be more than 0`,
 			`routes.yaml:7:39: "30" is not valid here: a duration such as 30s or 5m is wanted`,
 			`routes.yaml:8:49: route r sends to e twice`,
+			`routes.yaml:9:1: duplicates: window must not be negative`,
 		}},
 		{"retention shorter than the duplicate window", `listeners: [{ name: a, mllp: { addr: ":1" } }]
 destinations: { d: { testfhir: { url: x } } }
 routes: [{ name: r, transform: builtin, to: d }]
 retention: { keep: 1h }
-`, []string{"routes.yaml: retention: keep (1h0m0s) must be longer than the duplicates window (24h0m0s)"}},
+`, []string{"routes.yaml:4:1: retention: keep (1h0m0s) must be longer than the duplicates window (24h0m0s)"}},
 		{"yaml syntax", "listeners: [\n", []string{`routes.yaml:`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,6 +31,7 @@ type parser struct {
 	errs Errors
 
 	// nodes of what was decoded, for checks that point back at the file
+	top        map[string]ast.Node // top-level keys
 	destNodes  map[string]ast.Node
 	routeNodes []routeNodes
 }
@@ -204,6 +205,10 @@ func (p *parser) parse() bool {
 			continue
 		}
 		seen[k] = true
+		if p.top == nil {
+			p.top = map[string]ast.Node{}
+		}
+		p.top[k] = mv.Key
 		switch k {
 		case "listeners":
 			for _, n := range p.sequence(mv.Value, "listeners") {
@@ -704,18 +709,18 @@ func (p *parser) check() {
 	switch cfg.Duplicates.Action {
 	case "record", "ignore", "process", "off":
 	default:
-		p.errAt(Pos{File: p.file}, "duplicates: action %q is not record, ignore, process or off", cfg.Duplicates.Action)
+		p.errorf(p.top["duplicates"], "duplicates: action %q is not record, ignore, process or off", cfg.Duplicates.Action)
 	}
 	if cfg.Duplicates.Window < 0 {
-		p.errAt(Pos{File: p.file}, "duplicates: window must not be negative")
+		p.errorf(p.top["duplicates"], "duplicates: window must not be negative")
 	}
 	if r := cfg.Retention; r.Keep < 0 || r.Every <= 0 {
-		p.errAt(Pos{File: p.file}, "retention: keep must not be negative (0 keeps everything) and every must be more than 0")
+		p.errorf(p.top["retention"], "retention: keep must not be negative (0 keeps everything) and every must be more than 0")
 	} else if r.Keep > 0 && r.Keep <= cfg.Duplicates.Window && cfg.Duplicates.Action != "off" {
-		p.errAt(Pos{File: p.file}, "retention: keep (%s) must be longer than the duplicates window (%s), or a sender's retry of a pruned message would not be recognised", r.Keep, cfg.Duplicates.Window)
+		p.errorf(p.top["retention"], "retention: keep (%s) must be longer than the duplicates window (%s), or a sender's retry of a pruned message would not be recognised", r.Keep, cfg.Duplicates.Window)
 	}
 	if pl := cfg.Pipeline; pl.Workers < 1 || pl.Queue < 1 || pl.MaxBacklog < 1 {
-		p.errAt(Pos{File: p.file}, "pipeline: workers, queue and max_backlog must be at least 1")
+		p.errorf(p.top["pipeline"], "pipeline: workers, queue and max_backlog must be at least 1")
 	}
 }
 
