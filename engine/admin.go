@@ -35,6 +35,7 @@ func (e *Engine) adminMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /api/messages", e.apiMessages)
 	mux.HandleFunc("GET /api/messages/{seq}", e.apiMessage)
 	mux.HandleFunc("GET /api/dead-letters", e.apiDeadLetters)
 	mux.HandleFunc("POST /api/replay", e.apiReplay)
@@ -116,6 +117,79 @@ func (e *Engine) apiMessage(w http.ResponseWriter, r *http.Request) {
 			Updated: s.Updated, LastError: s.LastError, Detail: string(s.Detail)})
 	}
 	writeJSON(w, v)
+}
+
+// MessageList is a page of the message browser.
+type MessageList struct {
+	Messages []MessageView `json:"messages"`
+	// Next is the before= of the next page; 0 at the journal's start.
+	Next uint64 `json:"next,omitempty"`
+}
+
+// apiMessages lists messages newest first:
+// ?patient=&control_id=&sender=&type=&status=&from=&to=&before=&limit=
+func (e *Engine) apiMessages(w http.ResponseWriter, r *http.Request) {
+	qv := r.URL.Query()
+	q := store.Query{Patient: qv.Get("patient"), ControlID: qv.Get("control_id"), Sender: qv.Get("sender"), Type: qv.Get("type")}
+	limit := 100
+	var bad []string
+	if s := qv.Get("limit"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 1000 {
+			limit = n
+		} else {
+			bad = append(bad, "limit must be 1 to 1000")
+		}
+	}
+	if s := qv.Get("before"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			bad = append(bad, "before must be a sequence number")
+		}
+		q.Before = n
+	}
+	switch st := qv.Get("status"); st {
+	case "":
+	case "accepted":
+		q.Status = store.Accepted
+	case "rejected":
+		q.Status = store.Rejected
+	case "duplicate":
+		q.Status = store.Duplicate
+	default:
+		bad = append(bad, "status must be accepted, rejected or duplicate")
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if s := qv.Get(f.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				bad = append(bad, f.name+" must be an RFC 3339 time")
+			}
+			*f.dst = t
+		}
+	}
+	if len(bad) > 0 {
+		problem(w, http.StatusBadRequest, "bad query", strings.Join(bad, "; "))
+		return
+	}
+	out := MessageList{Messages: []MessageView{}}
+	next, err := e.db.List(q, func(rec *store.Record) bool {
+		v := MessageView{Seq: rec.Seq, Received: rec.Received, Listener: rec.Listener, Remote: rec.Remote, Sender: rec.Sender,
+			ControlID: rec.ControlID, Type: rec.Type, Version: rec.Version, Status: rec.Status.String(), Reason: rec.Reason, DupOf: rec.DuplicateOf}
+		if o, err := e.db.Outcome(rec.Seq); err == nil {
+			v.Outcome, v.Key = o.State.String(), o.Key
+		}
+		out.Messages = append(out.Messages, v)
+		return len(out.Messages) < limit
+	})
+	if err != nil {
+		problem(w, http.StatusInternalServerError, "store error", err.Error())
+		return
+	}
+	out.Next = next
+	writeJSON(w, out)
 }
 
 func (e *Engine) apiDeadLetters(w http.ResponseWriter, r *http.Request) {

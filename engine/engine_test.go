@@ -162,6 +162,22 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("raw route: %s %.50q", m.ContentType, m.Body)
 		}
 	}
+	// the browser's list: by patient, newest first, in pages
+	resp, err := http.Get(te.admin.URL + "/api/messages?patient=MRN3%5EHOSP&limit=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page engine.MessageList
+	json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if len(page.Messages) != 5 || page.Next == 0 || page.Messages[0].Seq <= page.Messages[4].Seq || page.Messages[0].Key != "MRN3^HOSP" {
+		t.Errorf("list by patient: %+v", page)
+	}
+	resp, _ = http.Get(te.admin.URL + "/api/messages?status=bogus")
+	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("bad list query: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp.Body.Close()
 	v := te.message(t, 1)
 	if v.Status != "accepted" || v.Outcome != "routed" || len(v.Deliveries) != 2 {
 		t.Errorf("message 1: %+v", v)

@@ -299,3 +299,51 @@ func TestAppendAfterClose(t *testing.T) {
 		t.Errorf("append after close: %v", err)
 	}
 }
+
+func TestList(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	for i := range 10 {
+		r := rec(fmt.Sprint("c", i))
+		if i%2 == 1 {
+			r.Type = "ORU^R01"
+		}
+		s.Append(ctx, r)
+		s.Route(r.Seq, Outcome{State: Routed, Key: fmt.Sprint("P", i%3)}, nil)
+	}
+	s.Append(ctx, &Record{Received: time.Now(), Status: Rejected, Raw: []byte("x")})
+	seqs := func(q Query) (out []uint64, next uint64) {
+		next, err := s.List(q, func(r *Record) bool {
+			if r.Raw != nil {
+				t.Fatal("List copied the raw message")
+			}
+			out = append(out, r.Seq)
+			return len(out) < 3
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, next
+	}
+	if got, next := seqs(Query{}); fmt.Sprint(got) != "[11 10 9]" || next != 9 {
+		t.Errorf("newest first: %v next %d", got, next)
+	}
+	if got, _ := seqs(Query{Before: 9}); fmt.Sprint(got) != "[8 7 6]" {
+		t.Errorf("next page: %v", got)
+	}
+	if got, _ := seqs(Query{Type: "ORU"}); fmt.Sprint(got) != "[10 8 6]" {
+		t.Errorf("by type: %v", got)
+	}
+	if got, _ := seqs(Query{Patient: "P1"}); fmt.Sprint(got) != "[8 5 2]" {
+		t.Errorf("by patient: %v", got)
+	}
+	if got, _ := seqs(Query{Status: Rejected}); fmt.Sprint(got) != "[11]" {
+		t.Errorf("by status: %v", got)
+	}
+	if got, _ := seqs(Query{ControlID: "c3"}); fmt.Sprint(got) != "[4]" {
+		t.Errorf("by control id: %v", got)
+	}
+	if got, next := seqs(Query{Type: "ORU", Scan: 2}); len(got) != 1 || next != 10 {
+		t.Errorf("scan budget: %v next %d", got, next)
+	}
+}
