@@ -99,7 +99,7 @@ const basic = `listeners:
     mllp: { addr: "127.0.0.1:0" }
 destinations:
   fhir: { sink: { sink: %[1]s-fhir }, workers: 4, retry: { initial: 10ms, max: 50ms, max_attempts: 3 } }
-  raw:  { sink: { sink: %[1]s-raw } }
+  raw:  { sink: { sink: %[1]s-raw }, key: 'msg.sendingApp + "/" + text(v("PV1-3.1"))' }
 routes:
   - name: admissions
     from: adt
@@ -158,6 +158,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("%d deliveries of one patient overlapped", fhir.overlaps)
 	}
 	for _, m := range raw.messages() {
+		if m.Key != "EPIC/W1" {
+			t.Fatalf("raw destination's own key: %q, want EPIC/W1 (key: expression)", m.Key)
+		}
 		if m.ContentType != channels.ContentHL7v2 || !strings.HasPrefix(string(m.Body), "MSH|") {
 			t.Fatalf("raw route: %s %.50q", m.ContentType, m.Body)
 		}

@@ -346,6 +346,7 @@ func (p *pipeline) route(j *job, bufs *[][]byte) bool {
 				continue
 			}
 			e.m.transform.WithLabelValues(r.cfg.Name, "ok").Inc()
+			out.Keys = p.destKeys(r, j, &o.Errors)
 			if out.ContentType == channels.ContentFHIR && cap(out.Body) <= maxKeptBuffer {
 				(*bufs)[i] = out.Body[:0]
 			}
@@ -381,6 +382,33 @@ func (p *pipeline) route(j *job, bufs *[][]byte) bool {
 		}
 	}
 	return true
+}
+
+// destKeys computes the partition keys of the route's destinations that
+// have a key: expression. One that fails, or comes out empty, leaves the
+// message on the patient's key (with a note in the outcome), rather than
+// holding up the delivery.
+func (p *pipeline) destKeys(r *route, j *job, errs *[]string) map[string]string {
+	var keys map[string]string
+	for _, name := range r.cfg.To {
+		d := p.e.dests[name]
+		if d == nil || d.cfg.Key == nil {
+			continue
+		}
+		k, err := d.cfg.Key.Eval(j.msg)
+		if err != nil {
+			*errs = append(*errs, fmt.Sprintf("destination %s: key: %v (the patient key is used)", name, err))
+			continue
+		}
+		if k == "" {
+			continue
+		}
+		if keys == nil {
+			keys = map[string]string{}
+		}
+		keys[name] = k
+	}
+	return keys
 }
 
 // route is a compiled route.

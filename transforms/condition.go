@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -21,28 +22,82 @@ type Condition struct {
 // CompileCondition compiles the expression held by a YAML node of file (a
 // routes.yaml `when:`); errors are LoadErrors placed in that file.
 func CompileCondition(file string, node ast.Node) (*Condition, error) {
+	r, p, err := compileNode(file, node, "when", reflect.TypeOf(true))
+	if err != nil {
+		return nil, err
+	}
+	return &Condition{r: r, p: p}, nil
+}
+
+// compileNode compiles the expression of a YAML node of file on its own,
+// as what (the key, for messages); want is the result type, nil for any.
+func compileNode(file string, node ast.Node, what string, want reflect.Type) (*Rules, *program, error) {
 	d := &decoder{file: file}
-	s := d.scalar(node, "when")
+	s := d.scalar(node, what)
 	if len(d.errs) > 0 {
-		return nil, d.errs
+		return nil, nil, d.errs
 	}
 	if s == nil {
-		return nil, LoadErrors{{Pos: d.pos(node.GetToken()), Msg: "when is empty"}}
+		return nil, nil, LoadErrors{{Pos: d.pos(node.GetToken()), Msg: what + " is empty"}}
 	}
-	c := &compiler{r: &Rules{Name: "when", File: file}, sids: map[string]int{}}
-	p := c.expr(s, reflect.TypeOf(true), nil)
+	c := &compiler{r: &Rules{Name: what, File: file}, sids: map[string]int{}}
+	p := c.expr(s, want, nil)
 	if len(c.errs) > 0 {
-		return nil, c.errs
+		return nil, nil, c.errs
 	}
 	if p == nil {
-		return nil, LoadErrors{{Pos: s.pos, Msg: "when does not compile", Expr: s.text}}
+		return nil, nil, LoadErrors{{Pos: s.pos, Msg: what + " does not compile", Expr: s.text}}
 	}
 	c.r.segIDs = make([]string, len(c.sids))
 	for id, n := range c.sids {
 		c.r.segIDs[n] = id
 	}
 	c.r.assignSlots()
-	return &Condition{r: c.r, p: p}, nil
+	return c.r, p, nil
+}
+
+// Text is an expression whose value is taken as text: a destination's
+// partition key (`key: PID[18]`, `key: msg.sendingFacility + "/" +
+// v("PV1-19")`). It is safe for concurrent use.
+type Text struct {
+	r *Rules
+	p *program
+}
+
+// CompileText compiles the expression held by a YAML node of file.
+func CompileText(file string, node ast.Node, what string) (*Text, error) {
+	r, p, err := compileNode(file, node, what, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Text{r: r, p: p}, nil
+}
+
+// String returns the expression's source.
+func (t *Text) String() string { return t.p.src }
+
+// Eval returns the expression's value for m as text: an HL7 value's text,
+// a string, or a number or boolean formatted; nil is "".
+func (t *Text) Eval(m *hl7.Message) (string, error) {
+	e := envPool.Get().(*Env)
+	defer e.release()
+	e.start(t.r, m)
+	v, err := e.run(t.p)
+	if err != nil && t.p.fast != nil {
+		v, err = e.vm.Run(t.p.p, e)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", t.p.src, err)
+	}
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case fmt.Stringer:
+		return strings.Clone(x.String()), nil
+	}
+	return fmt.Sprint(v), nil
 }
 
 // String returns the expression's source.

@@ -93,3 +93,30 @@ func TestConditionEvalError(t *testing.T) {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 }
+
+func TestText(t *testing.T) {
+	m, err := hl7.Parse([]byte("MSH|^~\\&|EPIC|HOSP|||20240101||ADT^A01^ADT_A01|1|P|2.5\rPID|1||123^^^MRN~456^^^SSN||DOE^JANE|||||||||||||ACC9\rPV1|1|I\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]string{
+		`key: PID[18]`:         "ACC9",
+		`key: v("PID-3[2].1")`: "456",
+		`key: msg.sendingFacility + "/" + text(PV1[2])`: "HOSP/I",
+		`key: len(text(v("PID-3[1].1")))`:               "3",
+		`key: v("PID-19")`:                              "",
+	} {
+		f, err := parser.ParseBytes([]byte(src), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := CompileText("routes.yaml", f.Docs[0].Body.(*ast.MappingNode).Values[0].Value, "key")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		got, err := x.Eval(m)
+		if err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", src, got, err, want)
+		}
+	}
+}

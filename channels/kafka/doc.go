@@ -40,7 +40,10 @@
 // header, with the entry's request ("PUT Patient?identifier=...").
 //
 // The record key is the patient (channels.Message.Key) by default, so one
-// patient's records stay in one partition and in order; message uses the
+// patient's records stay in one partition and in order. The destination's
+// engine-level `key:` expression (beside workers and retry in routes.yaml,
+// e.g. `key: v("PV1-19")` for the visit) replaces the patient as that
+// partition key, for ordering and for the record key alike; message uses the
 // idempotency key and none leaves the key empty (random partition, no
 // order). Partitions are chosen as the Java client does (murmur2), so other
 // producers of the topic agree.

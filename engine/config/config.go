@@ -80,6 +80,10 @@ type Destination struct {
 	// Workers deliver in parallel; one partition key always goes to the
 	// same worker, so its messages stay in order.
 	Workers int
+	// Key, when set, is this destination's partition key instead of the
+	// patient: messages with one key reach it in order, and a Kafka
+	// destination's `key: patient` sends it as the record key.
+	Key *transforms.Text
 	// Timeout bounds one delivery attempt, whatever the kind does inside
 	// it. It defaults to 2 minutes, above the kinds' own timeouts (a FHIR
 	// request's 30 s, an MLLP ACK's 30 s), so that it only cuts off an

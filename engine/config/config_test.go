@@ -162,6 +162,10 @@ routes:
 			`routes.yaml:8:15: type transforms.Header has no field typ`,
 			`routes.yaml:10:9: route r: destination d (testfhir) does not take raw HL7 v2 (transform: raw)`,
 		}},
+		{"key expression", `listeners: [{ name: a, mllp: { addr: ":1" } }]
+destinations: { d: { testfhir: { url: x }, key: PID[3] + } }
+routes: [{ name: r, transform: builtin, to: d }]
+`, []string{"routes.yaml:2:"}},
 		{"rules file that does not load", `listeners: [{ name: a, mllp: { addr: ":1" } }]
 destinations: { d: { testfhir: { url: x } } }
 routes: [{ name: r, transform: nosuch.yaml, to: d }]

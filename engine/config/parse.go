@@ -413,7 +413,7 @@ func (p *parser) listener(n ast.Node) {
 	p.cfg.Listeners = append(p.cfg.Listeners, l)
 }
 
-var destKeys = []string{"workers", "timeout", "retry"}
+var destKeys = []string{"workers", "timeout", "retry", "key"}
 
 func (p *parser) destinations(n ast.Node) {
 	p.destNodes = map[string]ast.Node{}
@@ -442,6 +442,12 @@ func (p *parser) destinations(n ast.Node) {
 				if p.decode(kv.Value, &d.Timeout, "timeout") && d.Timeout <= 0 {
 					p.errorf(kv.Value, "timeout must be more than 0 (it bounds each delivery attempt)")
 				}
+			case "key":
+				k, err := transforms.CompileText(p.file, kv.Value, "key")
+				if err != nil {
+					p.loadErrors(err)
+				}
+				d.Key = k
 			case "retry":
 				p.decode(kv.Value, &d.Retry, "retry")
 				if d.Retry.Initial <= 0 || d.Retry.Max < d.Retry.Initial {

@@ -53,6 +53,9 @@ type Output struct {
 	ContentType string
 	Body        []byte
 	Dests       []string
+	// Keys holds the partition key of destinations that have their own
+	// (the outcome's Key is the others').
+	Keys map[string]string
 }
 
 // DeliveryState is where one (message, route, destination) stands.
@@ -204,7 +207,11 @@ func (s *DB) Route(seq uint64, o Outcome, outs []Output) ([]*Delivery, error) {
 			return nil, err
 		}
 		for _, dest := range out.Dests {
-			ds = append(ds, &Delivery{Dest: dest, Seq: seq, Route: out.Route, Key: o.Key, ContentType: out.ContentType, Received: o.Received})
+			k := o.Key
+			if dk, ok := out.Keys[dest]; ok {
+				k = dk
+			}
+			ds = append(ds, &Delivery{Dest: dest, Seq: seq, Route: out.Route, Key: k, ContentType: out.ContentType, Received: o.Received})
 			if err := b.Set(statusKey(seq, out.Route, dest), pending, nil); err != nil {
 				return nil, err
 			}
