@@ -218,7 +218,9 @@ func (s *scheduler) fill() (bool, error) {
 	// of parked keys, after a restart say), up to a budget per call, so
 	// that a ready key behind them is not left waiting for the next event.
 	for range 64 {
-		batch, err := s.d.e.db.Outbox(s.d.cfg.Name, s.cursor, 256)
+		// near a full window, read only what may fit (each wake would
+		// otherwise decode a whole batch to use one entry of it)
+		batch, err := s.d.e.db.Outbox(s.d.cfg.Name, s.cursor, min(256, max(16, s.d.window-s.loaded)))
 		if err != nil {
 			return false, err
 		}
@@ -349,7 +351,7 @@ func (d *destination) attemptOnce(ctx context.Context, del *store.Delivery) (att
 	msg := &channels.Message{
 		Seq: del.Seq, Route: del.Route, Key: del.Key, ContentType: del.ContentType, Body: del.Body,
 	}
-	if rec, err := d.e.db.Record(del.Seq); err == nil {
+	if rec, err := d.e.db.Head(del.Seq); err == nil {
 		msg.Source, msg.MessageType, msg.ControlID = rec.Listener, rec.Type, rec.ControlID
 		msg.IdempotencyKey = rec.Sender + "|" + rec.ControlID
 		msg.Received = rec.Received

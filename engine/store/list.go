@@ -127,3 +127,14 @@ func decodeHead(seq uint64, b []byte) (*Record, error) {
 	}
 	return r, nil
 }
+
+// Head reads journaled message seq without its raw message (for the
+// metadata a delivery carries: sender, control id, type).
+func (s *DB) Head(seq uint64) (*Record, error) {
+	v, closer, err := s.db.Get(seqKey(tJournal, seq))
+	if err != nil {
+		return nil, fmt.Errorf("journal read %d: %w", seq, err)
+	}
+	defer closer.Close()
+	return decodeHead(seq, v)
+}
