@@ -213,12 +213,12 @@ func TestConvertBuiltinMap(t *testing.T) {
 }
 
 func TestConvertChoosesBuiltinMap(t *testing.T) {
-	oru := "MSH|^~\\&|A|B|C|D|20240101||ORU^R01^ORU_R01|R1|P|2.5.1\rPID|1||1\r"
-	code, out, errs := runCmd(t, oru, "convert", "testdata/adt_a01.hl7", "-")
+	siu := "MSH|^~\\&|A|B|C|D|20240101||SIU^S12^SIU_S12|R1|P|2.5.1\rPID|1||1\r"
+	code, out, errs := runCmd(t, siu, "convert", "testdata/adt_a01.hl7", "-")
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	if !strings.Contains(out, `"resourceType":"Patient"`) || !strings.Contains(errs, "-: no built-in map for ORU^R01 (structure ORU_R01)") || !strings.Contains(errs, "1 converted, 1 failed") {
+	if !strings.Contains(out, `"resourceType":"Patient"`) || !strings.Contains(errs, "-: no built-in map for SIU^S12 (structure SIU_S12)") || !strings.Contains(errs, "1 converted, 1 failed") {
 		t.Errorf("out %s\nerrs %s", out, errs)
 	}
 }
