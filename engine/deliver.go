@@ -187,13 +187,12 @@ func (d *destination) schedule(ctx context.Context, work chan<- *task, done <-ch
 			if err := s.finished(ctx, t); err != nil {
 				d.log.Error("reload outbox", "err", err)
 			}
-			if t.result != resRetry {
-				more = true // room was made
-			}
+			// no read of the outbox here: if the last one stopped at a
+			// full window, more is still set and the room made is used;
+			// if it reached the end, new entries come with a wake
 		case ks := <-s.unpark:
 			ks.parked = false
-			s.makeReady(ks)
-			more = true // entries passed over while it was parked may follow
+			s.makeReady(ks) // what was passed over comes back when its queue runs dry
 		case <-d.wake:
 			more = true
 		case <-tick.C:
