@@ -57,16 +57,17 @@ func (d *dec) str() string { return string(d.bytes()) }
 // numeric order, strings ended by 0 (names and control ids never hold NUL:
 // the ingest path rejects messages with NUL bytes).
 const (
-	tJournal = 'j' // j seq                      -> Record
-	tPending = 'q' // q seq                      -> "" (journaled, not yet routed)
-	tControl = 'c' // c sender 0 controlID       -> seq, received (the latest with that id)
-	tOutcome = 'r' // r seq                      -> Outcome
-	tBody    = 'b' // b seq route 0              -> converted body of one route
-	tOutbox  = 'o' // o dest 0 oseq              -> OutboxEntry
-	tStatus  = 's' // s seq route 0 dest         -> Delivery
-	tDead    = 'x' // x dest 0 seq route         -> "" (dead letters, for replay)
-	tPatient = 'p' // p key 0 seq                -> ""
-	tMeta    = 'm' // m name                     -> value
+	tJournal  = 'j' // j seq                      -> Record
+	tPending  = 'q' // q seq                      -> "" (journaled, not yet routed)
+	tControl  = 'c' // c sender 0 controlID       -> seq, received (the latest with that id)
+	tOutcome  = 'r' // r seq                      -> Outcome
+	tBody     = 'b' // b seq route 0              -> converted body of one route
+	tOutbox   = 'o' // o dest 0 oseq              -> OutboxEntry
+	tOutboxOf = 'k' // k dest 0 key 0 oseq       -> "" (the outbox by partition key)
+	tStatus   = 's' // s seq route 0 dest         -> Delivery
+	tDead     = 'x' // x dest 0 seq route         -> "" (dead letters, for replay)
+	tPatient  = 'p' // p key 0 seq                -> ""
+	tMeta     = 'm' // m name                     -> value
 )
 
 func be64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }

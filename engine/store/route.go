@@ -163,6 +163,8 @@ func decodeStatus(route, dest string, v []byte) (DeliveryStatus, error) {
 
 func outboxKey(dest string, oseq uint64) []byte { return be64(key(tOutbox, dest, ""), oseq) }
 
+func keyIndex(dest, k string, oseq uint64) []byte { return be64(key(tOutboxOf, dest, k, ""), oseq) }
+
 func statusKey(seq uint64, route, dest string) []byte {
 	k := seqKey(tStatus, seq)
 	k = append(k, route...)
@@ -230,6 +232,9 @@ func (s *DB) Route(seq uint64, o Outcome, outs []Output) ([]*Delivery, error) {
 		s.oseq++
 		d.OSeq = s.oseq
 		if err := b.Set(outboxKey(d.Dest, d.OSeq), d.encode(), nil); err != nil {
+			return nil, err
+		}
+		if err := b.Set(keyIndex(d.Dest, d.Key, d.OSeq), nil, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -305,6 +310,7 @@ func (s *DB) Delivered(d *Delivery, at time.Time) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(outboxKey(d.Dest, d.OSeq), nil)
+	_ = b.Delete(keyIndex(d.Dest, d.Key, d.OSeq), nil)
 	_ = b.Set(statusKey(d.Seq, d.Route, d.Dest), (&DeliveryStatus{State: Delivered, Attempts: d.Attempts, Updated: at}).encode(), nil)
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("mark %d delivered to %s: %w", d.Seq, d.Dest, err)
@@ -329,6 +335,7 @@ func (s *DB) Dead(d *Delivery, at time.Time, reason string, detail []byte) error
 	b := s.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(outboxKey(d.Dest, d.OSeq), nil)
+	_ = b.Delete(keyIndex(d.Dest, d.Key, d.OSeq), nil)
 	_ = b.Set(statusKey(d.Seq, d.Route, d.Dest), (&DeliveryStatus{State: Dead, Attempts: d.Attempts, Updated: at, LastError: reason, Detail: detail}).encode(), nil)
 	_ = b.Set(deadKey(d.Dest, d.Seq, d.Route), nil, nil)
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -396,6 +403,7 @@ func (s *DB) Requeue(dest string, seq uint64, route string) (*Delivery, error) {
 	s.oseq++
 	d.OSeq = s.oseq
 	_ = b.Set(outboxKey(dest, d.OSeq), d.encode(), nil)
+	_ = b.Set(keyIndex(dest, d.Key, d.OSeq), nil, nil)
 	e := enc{}
 	e.uvarint(s.oseq)
 	_ = b.Set(key(tMeta, "oseq"), e.b, nil)
@@ -518,25 +526,33 @@ func (s *DB) PendingLen() (int64, error) {
 // from oseq from to oseq to (inclusive), in order, with their bodies: the
 // entries of one key that a destination left in the store while that key
 // was held up.
-func (s *DB) OutboxOf(dest, key string, from, to uint64, max int) ([]*Delivery, error) {
-	prefix := []byte{tOutbox}
-	prefix = append(append(prefix, dest...), 0)
-	lo := be64(bytes.Clone(prefix), from)
-	hi := be64(bytes.Clone(prefix), to+1)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+func (s *DB) OutboxOf(dest, k string, from, to uint64, max int) ([]*Delivery, error) {
+	// Read through the per-key index: the range of the outbox itself
+	// holds every other key's entries (and the tombstones of those
+	// delivered since), which a patient held up for hours would have to
+	// step over at every reload.
+	prefix := key(tOutboxOf, dest, k, "")
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: be64(bytes.Clone(prefix), from), UpperBound: be64(bytes.Clone(prefix), to+1)})
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", dest, err)
 	}
 	defer it.Close()
 	var out []*Delivery
 	for ok := it.First(); ok && len(out) < max; ok = it.Next() {
-		d, err := decodeDelivery(dest, beUint64(it.Key()[len(prefix):]), it.Value())
+		oseq := beUint64(it.Key()[len(prefix):])
+		v, closer, err := s.db.Get(outboxKey(dest, oseq))
+		if errors.Is(err, pebble.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outbox %s: %w", dest, err)
+		}
+		d, err := decodeDelivery(dest, oseq, v)
+		closer.Close()
 		if err != nil {
 			return nil, err
 		}
-		if d.Key == key {
-			out = append(out, d)
-		}
+		out = append(out, d)
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", dest, err)

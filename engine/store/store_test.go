@@ -347,3 +347,34 @@ func TestList(t *testing.T) {
 		t.Errorf("scan budget: %v next %d", got, next)
 	}
 }
+
+func TestOutboxOf(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	var all []*Delivery
+	for i := range 6 {
+		r := rec(fmt.Sprint("c", i))
+		s.Append(ctx, r)
+		ds, _ := s.Route(r.Seq, Outcome{State: Routed, Key: []string{"A", "B"}[i%2]},
+			[]Output{{Route: "r", ContentType: "x", Body: []byte(fmt.Sprint("body", i)), Dests: []string{"d", "dd"}}})
+		all = append(all, ds...)
+	}
+	s.Delivered(all[0], time.Now()) // A's first to d
+	got, err := s.OutboxOf("d", "A", 1, 100, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, d := range got {
+		if d.Key != "A" || d.Dest != "d" || string(d.Body) != fmt.Sprint("body", d.Seq-1) {
+			t.Errorf("entry %+v", d)
+		}
+		seqs = append(seqs, d.Seq)
+	}
+	if fmt.Sprint(seqs) != "[3 5]" {
+		t.Errorf("A's pending entries to d: %v, want [3 5] (1 delivered; dd, a prefix of no name, apart)", seqs)
+	}
+	if got, _ := s.OutboxOf("d", "A", 1, 100, 1); len(got) != 1 {
+		t.Errorf("max not honoured: %d", len(got))
+	}
+}
