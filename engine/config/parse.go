@@ -354,6 +354,7 @@ func (p *parser) listener(n ast.Node) {
 	if !p.decode(n, l, "listener") {
 		return
 	}
+	p.expandEnv(l, n)
 	nodes := map[string]ast.Node{}
 	for _, mv := range p.mapping(n, "listener") {
 		nodes[keyName(mv)] = mv.Key
@@ -479,6 +480,7 @@ func (p *parser) destinations(n ast.Node) {
 		if !p.decode(kindNode.Value, d.Config, d.Kind) {
 			continue
 		}
+		p.expandEnv(d.Config, kindNode.Value)
 		for _, fe := range channels.FieldErrors(d.Config.Validate()) {
 			p.errorf(findField(kindNode, fe.Field), "destination %s: %s", name, fe.Error())
 		}
@@ -494,8 +496,11 @@ func (p *parser) destinations(n ast.Node) {
 // findField returns the node of the key at path (a.b[2].c) below the kind's
 // key, or the deepest part of it that exists.
 func findField(kind *ast.MappingValueNode, path string) ast.Node {
-	var at ast.Node = kind.Key
-	cur := kind.Value
+	return findIn(kind.Key, kind.Value, path)
+}
+
+// findIn walks path from cur, whose own place is at.
+func findIn(at, cur ast.Node, path string) ast.Node {
 	for _, part := range splitPath(path) {
 		if idx, err := strconv.Atoi(part); err == nil {
 			s, ok := unwrap(cur).(*ast.SequenceNode)
