@@ -65,6 +65,9 @@ type chanFlag struct {
 func (f *chanFlag) Set(v bool) { f.mu.Lock(); f.set = v; f.mu.Unlock() }
 func (f *chanFlag) Get() bool  { f.mu.Lock(); defer f.mu.Unlock(); return f.set }
 
+var dedupeModes = map[string]store.Dedupe{"off": store.DedupeOff, "record": store.DedupeRecord,
+	"ignore": store.DedupeIgnore, "process": store.DedupeProcess}
+
 // New opens the store and the destinations and compiles the routes;
 // nothing listens yet.
 func New(ctx context.Context, o Options) (*Engine, error) {
@@ -77,8 +80,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	dedupe := map[string]store.Dedupe{"off": store.DedupeOff, "record": store.DedupeRecord,
-		"ignore": store.DedupeIgnore, "process": store.DedupeProcess}[cfg.Duplicates.Action]
+	dedupe := dedupeModes[cfg.Duplicates.Action]
 	db, err := store.Open(filepath.Join(o.DataDir, "store"), store.Options{
 		Dedupe: dedupe, DedupeWindow: cfg.Duplicates.Window, Logger: o.Logger,
 		Commit: func(n int, d time.Duration) {
@@ -187,6 +189,9 @@ func (e *Engine) listener(lc *config.Listener) error {
 		duplicates: e.m.duplicates.WithLabelValues(lc.Name),
 	}
 	l.parseOpts.FallbackCharset = lc.Charset
+	if d := lc.Duplicates; d != nil {
+		l.dedupe = &store.DedupePolicy{Mode: dedupeModes[d.Action], Window: d.Window}
+	}
 	if len(lc.Versions) > 0 {
 		l.versions = map[string]bool{}
 		for _, v := range lc.Versions {

@@ -28,8 +28,9 @@ type listener struct {
 	log       *slog.Logger
 	parseOpts hl7.ParseOptions
 	versions  map[string]bool
-	routes    []*route // the routes that take from this listener
-	index     int      // among the engine's listeners
+	routes    []*route            // the routes that take from this listener
+	index     int                 // among the engine's listeners
+	dedupe    *store.DedupePolicy // the listener's own; nil: the file's
 
 	received   prometheus.Counter
 	ackLatency prometheus.Observer
@@ -101,6 +102,7 @@ func (l *listener) ingest(ctx context.Context, conn mllp.ConnInfo, msg []byte, s
 		Version:   h.Version,
 		Status:    store.Accepted,
 		Raw:       bytes.Clone(msg),
+		Policy:    l.dedupe,
 	}
 	if err := l.e.db.Append(ctx, rec); err != nil {
 		l.log.Error("journal append failed; message not acknowledged", "control_id", h.ControlID, "type", rec.Type, "err", err)

@@ -46,9 +46,13 @@ type Listener struct {
 	// Versions, when set, are the HL7 versions accepted (MSH-12); others
 	// are NAKed with ERR code 203.
 	Versions []string `yaml:"versions"`
-	// Charset is used for messages whose MSH-18 is empty, instead of
-	// ASCII (e.g. windows-1252 for a sender that never says).
+	// Charset is used for messages whose bytes are not valid in the
+	// character set MSH-18 declares (ASCII when empty): windows-1252 for a
+	// sender that never says, for instance.
 	Charset string `yaml:"charset"`
+	// Duplicates, when set, is this listener's duplicate handling instead
+	// of the file's (an archive feed may want process, a FHIR feed record).
+	Duplicates *Duplicates `yaml:"duplicates"`
 
 	Pos Pos `yaml:"-"`
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plexus-hl7/plexus/channels"
 )
@@ -283,5 +284,30 @@ routes: [{ name: r, transform: patient.yaml, to: d }]
 	}
 	if c.Routes[0].Rules == nil {
 		t.Fatal("rules not loaded")
+	}
+}
+
+func TestListenerDuplicates(t *testing.T) {
+	c, err := Parse("routes.yaml", []byte(`listeners:
+  - { name: a, mllp: { addr: ":1" }, duplicates: { action: process } }
+  - { name: b, mllp: { addr: ":2" } }
+destinations: { d: { testfhir: { url: x } } }
+routes: [{ name: r, transform: builtin, to: d }]
+duplicates: { window: 2h }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Listeners[0].Duplicates; d == nil || d.Action != "process" || d.Window != 2*time.Hour {
+		t.Errorf("listener a: %+v (its action, the file's window)", d)
+	}
+	if c.Listeners[1].Duplicates != nil {
+		t.Errorf("listener b has its own duplicates: %+v", c.Listeners[1].Duplicates)
+	}
+	_, err = Parse("routes.yaml", []byte(`listeners: [{ name: a, mllp: { addr: ":1" }, duplicates: { action: drop } }]
+routes: []
+`))
+	if err == nil || !strings.Contains(err.Error(), `routes.yaml:1:46: listener a: duplicates action "drop"`) {
+		t.Errorf("bad action: %v", err)
 	}
 }

@@ -32,6 +32,7 @@ type parser struct {
 
 	// nodes of what was decoded, for checks that point back at the file
 	top        map[string]ast.Node // top-level keys
+	dupNodes   []ast.Node          // per listener: its duplicates key, or nil
 	destNodes  map[string]ast.Node
 	routeNodes []routeNodes
 }
@@ -408,6 +409,11 @@ func (p *parser) listener(n ast.Node) {
 	if l.Ack != "original" && l.Ack != "enhanced" {
 		p.errorf(at("ack"), "ack %q is not original or enhanced", l.Ack)
 	}
+	if l.Duplicates != nil {
+		p.dupNodes = append(p.dupNodes, at("duplicates"))
+	} else {
+		p.dupNodes = append(p.dupNodes, nil)
+	}
 	if l.Unrouted != "accept" && l.Unrouted != "reject" {
 		p.errorf(at("unrouted"), "unrouted %q is not accept or reject", l.Unrouted)
 	}
@@ -717,10 +723,27 @@ func (p *parser) check() {
 			p.cfg.Warnings = append(p.cfg.Warnings, &Error{Pos: d.Pos, Msg: fmt.Sprintf("no route sends to destination %s", d.Name)})
 		}
 	}
-	switch cfg.Duplicates.Action {
-	case "record", "ignore", "process", "off":
-	default:
+	if !validDuplicates(cfg.Duplicates.Action) {
 		p.errorf(p.top["duplicates"], "duplicates: action %q is not record, ignore, process or off", cfg.Duplicates.Action)
+	}
+	for i, l := range cfg.Listeners {
+		d := l.Duplicates
+		if d == nil || i >= len(p.dupNodes) {
+			continue
+		}
+		// what the listener leaves out comes from the file's setting
+		if d.Action == "" {
+			d.Action = cfg.Duplicates.Action
+		}
+		if d.Window == 0 {
+			d.Window = cfg.Duplicates.Window
+		}
+		if !validDuplicates(d.Action) {
+			p.errorf(p.dupNodes[i], "listener %s: duplicates action %q is not record, ignore, process or off", l.Name, d.Action)
+		}
+		if d.Window < 0 {
+			p.errorf(p.dupNodes[i], "listener %s: duplicates window must not be negative", l.Name)
+		}
 	}
 	if cfg.Duplicates.Window < 0 {
 		p.errorf(p.top["duplicates"], "duplicates: window must not be negative")
@@ -763,6 +786,14 @@ func samePort(a, b string) bool {
 		return h
 	}
 	return loop(ha) == loop(hb) || wild(ha) || wild(hb)
+}
+
+func validDuplicates(action string) bool {
+	switch action {
+	case "record", "ignore", "process", "off":
+		return true
+	}
+	return false
 }
 
 // badName says what is wrong with a listener, destination or route name,

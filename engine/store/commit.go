@@ -177,9 +177,10 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 	for _, w := range group {
 		r := w.r
 		r.Seq = 0
-		if s.opts.Dedupe != DedupeOff && r.Status == Accepted && r.ControlID != "" {
+		mode, window := s.policy(r)
+		if mode != DedupeOff && r.Status == Accepted && r.ControlID != "" {
 			ck := key(tControl, r.Sender, r.ControlID)
-			prev, err := c.duplicateOf(r, ck, inGroup)
+			prev, err := c.duplicateOf(r, ck, inGroup, window)
 			if err != nil {
 				return buf, err
 			}
@@ -187,8 +188,8 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 				r.Status, r.DuplicateOf = Duplicate, prev
 			}
 			if r.Status == Duplicate {
-				r.Route = s.opts.Dedupe == DedupeProcess
-				if s.opts.Dedupe == DedupeIgnore {
+				r.Route = mode == DedupeProcess
+				if mode == DedupeIgnore {
 					continue
 				}
 			}
@@ -211,7 +212,7 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 			if err := b.Set(ck, kbuf, nil); err != nil {
 				return buf, err
 			}
-			if s.opts.Dedupe != DedupeOff {
+			if mode != DedupeOff {
 				if inGroup == nil {
 					inGroup = map[string]recentEntry{}
 				}
@@ -241,7 +242,7 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 // since is in this group or in recent, the control keys of the last
 // commits, unless so many were committed that recent no longer reaches
 // back that far: then the store is read again here.
-func (c *committer) duplicateOf(r *Record, ck []byte, inGroup map[string]recentEntry) (uint64, error) {
+func (c *committer) duplicateOf(r *Record, ck []byte, inGroup map[string]recentEntry, window time.Duration) (uint64, error) {
 	if r.dupOf != 0 {
 		return r.dupOf, nil
 	}
@@ -249,7 +250,7 @@ func (c *committer) duplicateOf(r *Record, ck []byte, inGroup map[string]recentE
 		return prev.seq, nil
 	}
 	if e, ok := c.recent.m[string(ck)]; ok {
-		if r.Received.Sub(time.Unix(0, e.at)) <= c.s.opts.DedupeWindow {
+		if r.Received.Sub(time.Unix(0, e.at)) <= window {
 			return e.seq, nil
 		}
 		return 0, nil
@@ -257,7 +258,7 @@ func (c *committer) duplicateOf(r *Record, ck []byte, inGroup map[string]recentE
 	if r.checked && r.checkedAt >= c.recent.floor {
 		return 0, nil
 	}
-	return c.s.lookupControl(ck, r.Received)
+	return c.s.lookupControl(ck, r.Received, window)
 }
 
 // recentKeys holds the control keys of the last commits, oldest evicted
@@ -301,7 +302,7 @@ func (rk *recentKeys) add(k string, e recentEntry) {
 
 // lookupControl returns the seq of the accepted message with control key ck
 // received within the dedupe window before t, or 0.
-func (s *DB) lookupControl(ck []byte, t time.Time) (uint64, error) {
+func (s *DB) lookupControl(ck []byte, t time.Time, window time.Duration) (uint64, error) {
 	v, closer, err := s.db.Get(ck)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
@@ -314,7 +315,7 @@ func (s *DB) lookupControl(ck []byte, t time.Time) (uint64, error) {
 		return 0, errCorrupt
 	}
 	seq, at := beUint64(v), time.Unix(0, int64(beUint64(v[8:])))
-	if t.Sub(at) > s.opts.DedupeWindow {
+	if t.Sub(at) > window {
 		return 0, nil
 	}
 	return seq, nil

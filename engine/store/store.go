@@ -71,6 +71,10 @@ type Record struct {
 	Route bool
 	Raw   []byte
 
+	// Policy, when set, is this record's duplicate handling instead of
+	// the store's (a listener's own).
+	Policy *DedupePolicy
+
 	// set by Append's look in the store before the record is queued
 	checked   bool
 	checkedAt uint64 // the last sequence number committed before that look
@@ -133,6 +137,20 @@ const (
 	// DedupeProcess journals it marked as a duplicate and routes it again.
 	DedupeProcess
 )
+
+// DedupePolicy is how duplicates of one source are handled.
+type DedupePolicy struct {
+	Mode   Dedupe
+	Window time.Duration
+}
+
+// policy is r's duplicate handling.
+func (s *DB) policy(r *Record) (Dedupe, time.Duration) {
+	if r.Policy != nil {
+		return r.Policy.Mode, r.Policy.Window
+	}
+	return s.opts.Dedupe, s.opts.DedupeWindow
+}
 
 // Options tunes Open.
 type Options struct {
@@ -272,9 +290,9 @@ func (s *DB) Append(ctx context.Context, r *Record) error {
 		return fmt.Errorf("journal append: %w", ErrClosed)
 	}
 	r.checked, r.dupOf = false, 0
-	if s.opts.Dedupe != DedupeOff && r.Status == Accepted && r.ControlID != "" {
+	if mode, window := s.policy(r); mode != DedupeOff && r.Status == Accepted && r.ControlID != "" {
 		r.checkedAt = s.seq.Load()
-		prev, err := s.lookupControl(key(tControl, r.Sender, r.ControlID), r.Received)
+		prev, err := s.lookupControl(key(tControl, r.Sender, r.ControlID), r.Received, window)
 		if err != nil {
 			return fmt.Errorf("journal append: %w", err)
 		}

@@ -378,3 +378,23 @@ func TestOutboxOf(t *testing.T) {
 		t.Errorf("max not honoured: %d", len(got))
 	}
 }
+
+// A record's own policy (its listener's) overrides the store's.
+func TestDedupePolicyPerRecord(t *testing.T) {
+	s := open(t, t.TempDir(), Options{}) // the store's default: off
+	ctx := context.Background()
+	pol := &DedupePolicy{Mode: DedupeIgnore, Window: time.Hour}
+	a, b, c := rec("X"), rec("X"), rec("X")
+	a.Policy, b.Policy = pol, pol
+	for _, r := range []*Record{a, b, c} {
+		if err := s.Append(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Status != Duplicate || b.Seq != 0 {
+		t.Errorf("with the listener's policy (ignore): %v seq %d", b.Status, b.Seq)
+	}
+	if c.Status != Accepted {
+		t.Errorf("with the store's policy (off): %v", c.Status)
+	}
+}
