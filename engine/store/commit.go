@@ -212,12 +212,12 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 			if err := b.Set(ck, kbuf, nil); err != nil {
 				return buf, err
 			}
-			if mode != DedupeOff {
-				if inGroup == nil {
-					inGroup = map[string]recentEntry{}
-				}
-				inGroup[string(ck)] = recentEntry{seq: seq, at: r.Received.UnixNano()}
+			// every accepted record, whatever its own policy: another
+			// listener's may look for it
+			if inGroup == nil {
+				inGroup = map[string]recentEntry{}
 			}
+			inGroup[string(ck)] = recentEntry{seq: seq, at: r.Received.UnixNano()}
 		}
 	}
 	if b.Empty() {
