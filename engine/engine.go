@@ -42,7 +42,7 @@ type Engine struct {
 	pipe *pipeline
 
 	listeners  map[string]*listener
-	routesFrom map[string][]*route // listener name -> its routes, in file order
+	routing    atomic.Pointer[routing] // swapped whole by Reload
 	dests      map[string]*destination
 
 	senders senders
@@ -76,7 +76,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	cfg := o.Config
 	e := &Engine{cfg: cfg, log: o.Logger, m: newMetrics(), listeners: map[string]*listener{},
-		routesFrom: map[string][]*route{}, dests: map[string]*destination{}}
+		dests: map[string]*destination{}}
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -107,29 +107,11 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 
 func (e *Engine) build(ctx context.Context) error {
 	cfg := e.cfg
-	// routes
-	var builtins map[string]*transforms.Rules
-	var all []*route
-	for _, rc := range cfg.Routes {
-		r := &route{cfg: rc, rules: rc.Rules}
-		if rc.Transform == config.TransformBuiltin {
-			if builtins == nil {
-				var err error
-				if builtins, err = loadBuiltins(); err != nil {
-					return err
-				}
-			}
-			r.builtins = builtins
-		}
-		all = append(all, r)
+	rt, err := buildRouting(cfg)
+	if err != nil {
+		return err
 	}
-	for _, lc := range cfg.Listeners {
-		for _, r := range all {
-			if len(r.cfg.From) == 0 || contains(r.cfg.From, lc.Name) {
-				e.routesFrom[lc.Name] = append(e.routesFrom[lc.Name], r)
-			}
-		}
-	}
+	e.routing.Store(rt)
 	// destinations
 	for _, dc := range cfg.Destinations {
 		dst, err := dc.Config.Open(ctx, channels.OpenOptions{Name: dc.Name, Logger: e.log.With("destination", dc.Name, "kind", dc.Kind), BaseDir: cfg.Dir})
@@ -154,6 +136,61 @@ func (e *Engine) build(ctx context.Context) error {
 		return err
 	}
 	e.pipe = newPipeline(e, pending)
+	return nil
+}
+
+// routing is the compiled routes, per listener, in file order.
+type routing struct {
+	from map[string][]*route
+}
+
+func buildRouting(cfg *config.Config) (*routing, error) {
+	var builtins map[string]*transforms.Rules
+	var all []*route
+	for _, rc := range cfg.Routes {
+		r := &route{cfg: rc, rules: rc.Rules}
+		if rc.Transform == config.TransformBuiltin {
+			if builtins == nil {
+				var err error
+				if builtins, err = loadBuiltins(); err != nil {
+					return nil, err
+				}
+			}
+			r.builtins = builtins
+		}
+		all = append(all, r)
+	}
+	rt := &routing{from: map[string][]*route{}}
+	for _, lc := range cfg.Listeners {
+		for _, r := range all {
+			if len(r.cfg.From) == 0 || contains(r.cfg.From, lc.Name) {
+				rt.from[lc.Name] = append(rt.from[lc.Name], r)
+			}
+		}
+	}
+	return rt, nil
+}
+
+// routesFrom returns listener's routes as they are now.
+func (e *Engine) routesFrom(listener string) []*route { return e.routing.Load().from[listener] }
+
+// ErrRestartNeeded is returned by Reload for a change it cannot make live.
+var ErrRestartNeeded = errors.New("restart needed")
+
+// Reload swaps in cfg's routes (when, transform, to, from) without
+// dropping a connection; messages routed from then on use them. Listeners,
+// destinations, pipeline, duplicates and retention must be as before
+// (ErrRestartNeeded otherwise): they hold sockets, connections and state.
+func (e *Engine) Reload(cfg *config.Config) error {
+	if why := cfg.SameEndpoints(e.cfg); why != "" {
+		return fmt.Errorf("%w: %s", ErrRestartNeeded, why)
+	}
+	rt, err := buildRouting(cfg)
+	if err != nil {
+		return err
+	}
+	e.routing.Store(rt)
+	e.log.Info("routes reloaded", "routes", len(cfg.Routes))
 	return nil
 }
 
@@ -183,7 +220,7 @@ func contains(list []string, s string) bool {
 }
 
 func (e *Engine) listener(lc *config.Listener) error {
-	l := &listener{e: e, cfg: lc, log: e.log.With("listener", lc.Name), routes: e.routesFrom[lc.Name], index: len(e.listeners),
+	l := &listener{e: e, cfg: lc, log: e.log.With("listener", lc.Name), index: len(e.listeners),
 		received:   e.m.received.WithLabelValues(lc.Name),
 		ackLatency: e.m.ackLatency.WithLabelValues(lc.Name),
 		duplicates: e.m.duplicates.WithLabelValues(lc.Name),

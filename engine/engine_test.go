@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -377,5 +378,50 @@ func TestRestartResumes(t *testing.T) {
 		if m.ControlID != fmt.Sprint("R", i) {
 			t.Fatalf("after restart message %d is %s", i, m.ControlID)
 		}
+	}
+}
+
+// Routes change without a restart; a change to destinations needs one.
+func TestReloadRoutes(t *testing.T) {
+	name := t.Name()
+	fhir, raw := newSink(name+"-fhir"), newSink(name+"-raw")
+	te := start(t, t.TempDir(), fmt.Sprintf(basic, name))
+	cl := mllp.NewClient(te.addr, mllp.ClientOptions{})
+	defer cl.Close()
+	send(t, cl, adt("BEFORE", "A01", "1"))
+	if err := raw.waitFor(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// the copy route goes away, admissions goes raw
+	routes := strings.Replace(fmt.Sprintf(basic, name), "  - name: copy\n    transform: raw\n    to: raw\n", "", 1)
+	routes = strings.Replace(routes, "transform: builtin\n    to: [fhir]", "transform: raw\n    to: [raw]", 1)
+	file := filepath.Join(te.dir, "routes.yaml")
+	os.WriteFile(file, []byte(routes), 0o644)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := te.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	send(t, cl, adt("AFTER", "A01", "1"))
+	if err := raw.waitFor(2, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(raw.messages()); n != 2 {
+		t.Errorf("raw has %d messages, want 2 (one per message: the copy route is gone)", n)
+	}
+	if n := len(fhir.messages()); n != 1 {
+		t.Errorf("fhir has %d messages, want only the one from before the reload", n)
+	}
+	// a destination change is refused, and the running routes stay
+	os.WriteFile(file, []byte(strings.Replace(routes, "workers: 4", "workers: 5", 1)), 0o644)
+	cfg, err = config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := te.Reload(cfg); !errors.Is(err, engine.ErrRestartNeeded) || !strings.Contains(err.Error(), "destinations changed") {
+		t.Errorf("reload with a destination change: %v", err)
 	}
 }

@@ -28,7 +28,6 @@ type listener struct {
 	log       *slog.Logger
 	parseOpts hl7.ParseOptions
 	versions  map[string]bool
-	routes    []*route            // the routes that take from this listener
 	index     int                 // among the engine's listeners
 	dedupe    *store.DedupePolicy // the listener's own; nil: the file's
 
@@ -81,7 +80,7 @@ func (l *listener) ingest(ctx context.Context, conn mllp.ConnInfo, msg []byte, s
 		if err != nil {
 			return l.reject(ctx, msg, remote, start, "unparseable", err, nil)
 		}
-		if len(l.e.matchRoutes(l.routes, m, nil)) == 0 {
+		if len(l.e.matchRoutes(l.e.routesFrom(l.cfg.Name), m, nil)) == 0 {
 			e := &hl7.Error{Segment: "MSH", Seq: 1, Field: 9, Offset: -1, Code: hl7.CodeUnsupportedMessage, Severity: hl7.SeverityError,
 				Msg: fmt.Sprintf("no route of this interface takes %s^%s messages", h.Type, h.Event)}
 			return l.reject(ctx, msg, remote, start, "unrouted", e, mshMsg)

@@ -334,7 +334,7 @@ func (p *pipeline) route(j *job, bufs *[][]byte) bool {
 		o.State = store.Failed
 		o.Errors = []string{j.err.Error()}
 	default:
-		routes := e.matchRoutes(e.routesFrom[j.rec.Listener], j.msg, &o.Errors)
+		routes := e.matchRoutes(e.routesFrom(j.rec.Listener), j.msg, &o.Errors)
 		for i, r := range routes {
 			if len(*bufs) <= i {
 				*bufs = append(*bufs, nil)

@@ -98,7 +98,10 @@ func newServeCmd() *cobra.Command {
 message before acknowledging it, the routes and transforms, and the
 destinations' outboxes. Admin endpoints (/metrics, /healthz, /readyz, /api/)
 listen on --admin. SIGINT or SIGTERM stops taking messages, routes what was
-received and gives pending deliveries until --shutdown-timeout.
+received and gives pending deliveries until --shutdown-timeout. SIGHUP reloads
+the routes (when, transform, to, from) from the routes file without dropping a
+connection; a change to listeners, destinations or other sections needs a
+restart, and the reload is refused (logged) until then.
 
 Settings come from flags, then PLEXUS_* environment variables (PLEXUS_DATA_DIR,
 PLEXUS_ADMIN, ...), then a settings file (--settings, or plexus.yaml in the
@@ -170,6 +173,28 @@ func serve(ctx context.Context, s *settings, logw io.Writer, started func(*engin
 		go admin.Serve(adminLn)
 		log.Info("admin listening", "addr", adminAddr.String())
 	}
+	// SIGHUP reloads the routes (when, transform, to) without dropping a
+	// connection; other changes are refused until a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				nc, err := config.Load(s.Config)
+				if err != nil {
+					log.Error("reload: routes file has problems; keeping the running routes", "err", err.Error())
+					continue
+				}
+				if err := e.Reload(nc); err != nil {
+					log.Error("reload refused; keeping the running routes", "err", err.Error())
+				}
+			}
+		}
+	}()
 	log.Info("started", "config", s.Config, "data_dir", s.DataDir)
 	if started != nil {
 		started(e, adminAddr)

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +96,15 @@ routes: [{ name: fwd, transform: raw, to: peer }]
 			t.Fatalf("never delivered after replay: %s", out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// SIGHUP reloads the routes file
+	os.WriteFile(filepath.Join(dir, "routes.yaml"), []byte(strings.Replace(routes, "name: fwd", "name: forward", 1)), 0o644)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "routes reloaded"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"replay", "--admin", adminAddr, "--destination", "nope"}, nil, &out, &errOut); code != 1 ||

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/plexus-hl7/plexus/channels"
@@ -31,6 +32,26 @@ type Config struct {
 	// Warnings are advice that does not stop the engine (inline secrets,
 	// a destination no route uses).
 	Warnings Errors
+
+	// sections is the text of each top-level section as written, to tell
+	// what a reload changes.
+	sections map[string]string
+}
+
+// SameEndpoints says what, other than routes, differs between c and old
+// as written ("" when nothing): the sections a running engine cannot
+// change without a restart.
+func (c *Config) SameEndpoints(old *Config) string {
+	var diff []string
+	for _, k := range []string{"listeners", "destinations", "pipeline", "duplicates", "retention"} {
+		if c.sections[k] != old.sections[k] {
+			diff = append(diff, k)
+		}
+	}
+	if len(diff) == 0 {
+		return ""
+	}
+	return strings.Join(diff, ", ") + " changed"
 }
 
 // Listener is an MLLP port messages come in on.

@@ -210,6 +210,10 @@ func (p *parser) parse() bool {
 			p.top = map[string]ast.Node{}
 		}
 		p.top[k] = mv.Key
+		if p.cfg.sections == nil {
+			p.cfg.sections = map[string]string{}
+		}
+		p.cfg.sections[k] = mv.Value.String()
 		switch k {
 		case "listeners":
 			for _, n := range p.sequence(mv.Value, "listeners") {
