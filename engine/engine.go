@@ -41,9 +41,9 @@ type Engine struct {
 	db   *store.DB
 	pipe *pipeline
 
-	listeners  map[string]*listener
-	routing    atomic.Pointer[routing] // swapped whole by Reload
-	dests      map[string]*destination
+	listeners map[string]*listener
+	routing   atomic.Pointer[routing] // swapped whole by Reload
+	dests     map[string]*destination
 
 	senders senders
 	// handlers counts messages being ingested, so that the store is not
