@@ -107,27 +107,6 @@ func (s *DB) listPatient(q Query, budget int, match func(*Record) bool, fn func(
 	return 0, it.Error()
 }
 
-// decodeHead decodes a journal record without copying its raw message.
-func decodeHead(seq uint64, b []byte) (*Record, error) {
-	d := dec{b: b}
-	d.uvarint()
-	r := &Record{Seq: seq}
-	r.Received = time.Unix(0, int64(d.uvarint()))
-	r.Listener = d.str()
-	r.Remote = d.str()
-	r.Sender = d.str()
-	r.ControlID = d.str()
-	r.Type = d.str()
-	r.Version = d.str()
-	r.Status = Status(d.uvarint())
-	r.Reason = d.str()
-	r.DuplicateOf = d.uvarint()
-	if d.err != nil {
-		return nil, fmt.Errorf("journal record %d: %w", seq, d.err)
-	}
-	return r, nil
-}
-
 // Head reads journaled message seq without its raw message (for the
 // metadata a delivery carries: sender, control id, type).
 func (s *DB) Head(seq uint64) (*Record, error) {

@@ -102,6 +102,26 @@ func (r *Record) encode(b []byte) []byte {
 
 func decodeRecord(seq uint64, b []byte) (*Record, error) {
 	d := dec{b: b}
+	r, err := decodeFields(seq, &d)
+	if err != nil {
+		return nil, err
+	}
+	r.Raw = bytes.Clone(d.bytes())
+	if d.err != nil {
+		return nil, fmt.Errorf("journal record %d: %w", seq, d.err)
+	}
+	return r, nil
+}
+
+// decodeHead decodes a journal record without its raw message.
+func decodeHead(seq uint64, b []byte) (*Record, error) {
+	d := dec{b: b}
+	return decodeFields(seq, &d)
+}
+
+// decodeFields reads everything of a record but the raw message, which
+// comes last.
+func decodeFields(seq uint64, d *dec) (*Record, error) {
 	if v := d.uvarint(); v != recordFormat && d.err == nil {
 		return nil, fmt.Errorf("journal record %d: format %d unknown", seq, v)
 	}
@@ -116,7 +136,6 @@ func decodeRecord(seq uint64, b []byte) (*Record, error) {
 	r.Status = Status(d.uvarint())
 	r.Reason = d.str()
 	r.DuplicateOf = d.uvarint()
-	r.Raw = bytes.Clone(d.bytes())
 	if d.err != nil {
 		return nil, fmt.Errorf("journal record %d: %w", seq, d.err)
 	}
