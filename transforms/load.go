@@ -10,6 +10,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/plexus-hl7/plexus/internal/yamlnode"
 )
 
 // Pos is a place in a rule file.
@@ -231,22 +233,8 @@ func (d *decoder) setEntries(m *ast.MappingNode) []setEntry {
 	return out
 }
 
-// unwrap looks through tags, anchors and the like to the value node.
-func unwrap(n ast.Node) ast.Node {
-	for {
-		switch v := n.(type) {
-		case *ast.TagNode:
-			n = v.Value
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.MappingValueNode:
-			// a single-pair mapping parses as a MappingValueNode
-			return &ast.MappingNode{BaseNode: v.BaseNode, Start: v.Start, Values: []*ast.MappingValueNode{v}}
-		default:
-			return n
-		}
-	}
-}
+// unwrap: see yamlnode.Unwrap.
+func unwrap(n ast.Node) ast.Node { return yamlnode.Unwrap(n) }
 
 func (d *decoder) mapping(n ast.Node, what string, fields map[string]func(ast.Node)) {
 	m, ok := unwrap(n).(*ast.MappingNode)

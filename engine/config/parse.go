@@ -22,6 +22,8 @@ import (
 	"github.com/plexus-hl7/plexus/internal/suggest"
 	"github.com/plexus-hl7/plexus/transforms"
 	"github.com/plexus-hl7/plexus/transforms/maps"
+
+	"github.com/plexus-hl7/plexus/internal/yamlnode"
 )
 
 type parser struct {
@@ -64,22 +66,8 @@ func (p *parser) warnf(n ast.Node, format string, args ...any) {
 	p.cfg.Warnings = append(p.cfg.Warnings, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Snippet: snippet(p.src, pos.Line, pos.Column)})
 }
 
-// unwrap drops tags and anchors; a one-pair mapping is a MappingValueNode
-// in goccy's tree, which is made a MappingNode here.
-func unwrap(n ast.Node) ast.Node {
-	for {
-		switch v := n.(type) {
-		case *ast.TagNode:
-			n = v.Value
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.MappingValueNode:
-			return &ast.MappingNode{BaseNode: v.BaseNode, Start: v.Start, Values: []*ast.MappingValueNode{v}}
-		default:
-			return n
-		}
-	}
-}
+// unwrap: see yamlnode.Unwrap.
+func unwrap(n ast.Node) ast.Node { return yamlnode.Unwrap(n) }
 
 func keyName(mv *ast.MappingValueNode) string {
 	if s, ok := mv.Key.(interface{ GetValue() any }); ok {
