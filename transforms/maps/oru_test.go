@@ -118,20 +118,7 @@ func convertORU(t *testing.T, name string, raw []byte) []byte {
 	case err != nil && !defect:
 		t.Fatalf("%v\nall errors: %v", err, res.Errors)
 	case err != nil:
-		var got []string
-		for _, e := range res.Errors {
-			got = append(got, e.Error())
-		}
-		for _, g := range got {
-			if !slices.ContainsFunc(want, func(w string) bool { return strings.Contains(g, w) }) {
-				t.Errorf("unexpected error: %s", g)
-			}
-		}
-		for _, w := range want {
-			if !slices.ContainsFunc(got, func(g string) bool { return strings.Contains(g, w) }) {
-				t.Errorf("expected error did not occur: %s", w)
-			}
-		}
+		checkKnownErrors(t, res, want)
 		r = rules(t, mapName, true)
 		if res, err = r.Convert(m); err != nil || res.Bundle == nil {
 			t.Fatalf("on_error: partial: %v", err)
