@@ -25,7 +25,7 @@ func (e *Engine) adminMux() *http.ServeMux {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !e.ready.Get() {
+		if !e.ready.Load() {
 			problem(w, http.StatusServiceUnavailable, "not ready", "the engine is starting or stopping")
 			return
 		}

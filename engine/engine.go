@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,17 +54,9 @@ type Engine struct {
 	pipeCancel, destCancel context.CancelFunc
 	retentionDone          chan struct{}
 	started                bool
-	ready                  chanFlag
+	ready                  atomic.Bool
 	stopOnce               sync.Once
 }
-
-type chanFlag struct {
-	mu  sync.Mutex
-	set bool
-}
-
-func (f *chanFlag) Set(v bool) { f.mu.Lock(); f.set = v; f.mu.Unlock() }
-func (f *chanFlag) Get() bool  { f.mu.Lock(); defer f.mu.Unlock(); return f.set }
 
 var dedupeModes = map[string]store.Dedupe{"off": store.DedupeOff, "record": store.DedupeRecord,
 	"ignore": store.DedupeIgnore, "process": store.DedupeProcess}
@@ -163,7 +156,7 @@ func buildRouting(cfg *config.Config) (*routing, error) {
 	rt := &routing{from: map[string][]*route{}}
 	for _, lc := range cfg.Listeners {
 		for _, r := range all {
-			if len(r.cfg.From) == 0 || contains(r.cfg.From, lc.Name) {
+			if len(r.cfg.From) == 0 || slices.Contains(r.cfg.From, lc.Name) {
 				rt.from[lc.Name] = append(rt.from[lc.Name], r)
 			}
 		}
@@ -208,15 +201,6 @@ func loadBuiltins() (map[string]*transforms.Rules, error) {
 		out[n] = r
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (e *Engine) listener(lc *config.Listener) error {
@@ -294,7 +278,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
 	}
 	e.started = true
-	e.ready.Set(true)
+	e.ready.Store(true)
 	return nil
 }
 
@@ -314,7 +298,7 @@ func (e *Engine) Addr(name string) net.Addr {
 func (e *Engine) Shutdown(ctx context.Context) error {
 	var err error
 	e.stopOnce.Do(func() {
-		e.ready.Set(false)
+		e.ready.Store(false)
 		if !e.started {
 			e.closeAll()
 			return
