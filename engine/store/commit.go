@@ -179,7 +179,7 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 		r.Seq = 0
 		mode, window := s.policy(r)
 		if mode != DedupeOff && r.Status == Accepted && r.ControlID != "" {
-			ck := key(tControl, r.Sender, r.ControlID)
+			ck := r.controlKey()
 			prev, err := c.duplicateOf(r, ck, inGroup, window)
 			if err != nil {
 				return buf, err
@@ -206,7 +206,7 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 			}
 		}
 		if r.Status == Accepted && r.ControlID != "" {
-			ck := key(tControl, r.Sender, r.ControlID)
+			ck := r.controlKey()
 			kbuf = be64(kbuf[:0], seq)
 			kbuf = be64(kbuf, uint64(r.Received.UnixNano()))
 			if err := b.Set(ck, kbuf, nil); err != nil {

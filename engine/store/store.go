@@ -76,6 +76,7 @@ type Record struct {
 	Policy *DedupePolicy
 
 	// set by Append's look in the store before the record is queued
+	ck        []byte // the control-id index key, built once per append
 	checked   bool
 	checkedAt uint64 // the last sequence number committed before that look
 	dupOf     uint64
@@ -300,6 +301,14 @@ func (s *DB) Close() error {
 	return err
 }
 
+// controlKey is r's key in the control-id index.
+func (r *Record) controlKey() []byte {
+	if r.ck == nil {
+		r.ck = key(tControl, r.Sender, r.ControlID)
+	}
+	return r.ck
+}
+
 // Append journals r durably and returns once it is synced, with r.Seq set
 // (and r.Status set to Duplicate when it repeats an accepted message within
 // the dedupe window; with DedupeIgnore such a record is not written and
@@ -308,10 +317,10 @@ func (s *DB) Append(ctx context.Context, r *Record) error {
 	if s.closed.Load() {
 		return fmt.Errorf("journal append: %w", ErrClosed)
 	}
-	r.checked, r.dupOf = false, 0
+	r.checked, r.dupOf, r.ck = false, 0, nil
 	if mode, window := s.policy(r); mode != DedupeOff && r.Status == Accepted && r.ControlID != "" {
 		r.checkedAt = s.seq.Load()
-		prev, err := s.lookupControl(key(tControl, r.Sender, r.ControlID), r.Received, window)
+		prev, err := s.lookupControl(r.controlKey(), r.Received, window)
 		if err != nil {
 			return fmt.Errorf("journal append: %w", err)
 		}
