@@ -150,6 +150,7 @@ func (d *destination) schedule(ctx context.Context, work chan<- *task, done <-ch
 	more := true // the outbox may hold entries not read yet
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var next *task
 	for {
 		if more && s.loaded < d.window {
 			var err error
@@ -159,10 +160,11 @@ func (d *destination) schedule(ctx context.Context, work chan<- *task, done <-ch
 			}
 		}
 		var send chan<- *task
-		var next *task
 		if len(s.readyQ) > 0 {
-			ks := s.readyQ[0]
-			next = &task{del: ks.q[0], ks: ks}
+			// one task per hand-out, not per turn of the loop
+			if ks := s.readyQ[0]; next == nil || next.ks != ks || next.del != ks.q[0] {
+				next = &task{del: ks.q[0], ks: ks}
+			}
 			send = work
 		}
 		select {
@@ -178,6 +180,7 @@ func (d *destination) schedule(ctx context.Context, work chan<- *task, done <-ch
 			s.readyQ = s.readyQ[1:]
 			next.ks.ready, next.ks.busy = false, true
 			s.working[next.ks] = next.del.Received
+			next = nil
 			busy++
 		case t := <-done:
 			busy--
