@@ -113,6 +113,15 @@ func Compile(filename string, src []byte) (*Rules, error) {
 	if rf.Extends != nil {
 		errs = append(errs, &LoadError{Pos: rf.Extends.pos, Msg: "extends needs a Loader that can find " + strconv.Quote(rf.Extends.text) + "; use Loader.Load"})
 	}
+	kept := rf.Resources[:0]
+	for _, r := range rf.Resources {
+		if r.Include != nil {
+			errs = append(errs, &LoadError{Pos: r.Include.pos, Msg: "include needs a Loader that can find " + strconv.Quote(r.Include.text) + "; use Loader.Load"})
+			continue
+		}
+		kept = append(kept, r)
+	}
+	rf.Resources = kept
 	r, cerrs := compileFile(rf)
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {

@@ -88,6 +88,9 @@ type ruleResource struct {
 	Key      *scalar
 	Set      []setEntry
 	Remove   bool // in a file that extends another: drop the base's resource
+	// Include (`- include: NAME`) stands for the resources of a part: a
+	// file of resources shared by several maps (see Loader).
+	Include *scalar
 }
 
 type setEntry struct {
@@ -153,11 +156,37 @@ func parseRules(file string, src []byte) (*ruleFile, LoadErrors) {
 				return
 			}
 			for _, item := range seq.Values {
+				if inc := d.include(item); inc != nil {
+					rf.Resources = append(rf.Resources, inc)
+					continue
+				}
 				rf.Resources = append(rf.Resources, d.resource(item))
 			}
 		},
 	})
 	return rf, d.errs
+}
+
+// include reads a `- include: NAME` item of resources; nil if the item is
+// not one.
+func (d *decoder) include(n ast.Node) *ruleResource {
+	m, ok := unwrap(n).(*ast.MappingNode)
+	if !ok || len(m.Values) == 0 {
+		return nil
+	}
+	k := m.Values[0].Key
+	if k == nil || k.GetToken() == nil || k.GetToken().Value != "include" {
+		return nil
+	}
+	r := &ruleResource{pos: d.pos(n.GetToken())}
+	if len(m.Values) > 1 {
+		d.errorf(d.pos(m.Values[1].Key.GetToken()), "an include item holds only include: NAME; refine an included resource in an item of its own with the same id")
+	}
+	r.Include = d.scalar(m.Values[0].Value, "include")
+	if r.Include == nil {
+		return nil
+	}
+	return r
 }
 
 func (d *decoder) resource(n ast.Node) *ruleResource {

@@ -14,6 +14,13 @@ import (
 // to the extending file): it inherits the base's resources, replaces the
 // elements it sets again, adds new ones, and drops a resource with
 // `remove: true`.
+//
+// A map may also take the resources of a part (`- include: NAME` among
+// its resources; NAME is a built-in part, Builtins/parts/NAME.yaml, or a
+// path relative to the including file): a file of resources written once
+// for a segment map that several message maps use. An item after the
+// include with the id of an included resource refines it, as an extension
+// would.
 type Loader struct {
 	Builtins fs.FS
 }
@@ -40,34 +47,12 @@ func IsBuiltin(name string) bool {
 }
 
 func (l *Loader) read(name, from string, seen map[string]bool) (*ruleFile, LoadErrors) {
-	var src []byte
-	var err error
-	file := name
-	if IsBuiltin(name) {
-		file = "builtin:" + name
-		if l.Builtins == nil {
-			err = fmt.Errorf("no built-in maps are available")
-		} else {
-			src, err = fs.ReadFile(l.Builtins, name+".yaml")
-			if err != nil {
-				err = fmt.Errorf("no built-in map %q", name)
-			}
-		}
-	} else {
-		if from != "" && !filepath.IsAbs(name) && !strings.HasPrefix(from, "builtin:") {
-			file = filepath.Join(filepath.Dir(from), name)
-		}
-		src, err = os.ReadFile(file)
+	rf, file, errs := l.parse(name, from, "", seen)
+	if rf == nil {
+		return nil, errs
 	}
-	if err != nil {
-		return nil, LoadErrors{{Pos: Pos{File: file}, Msg: err.Error()}}
-	}
-	if seen[file] {
-		return nil, LoadErrors{{Pos: Pos{File: file}, Msg: "extends itself (a cycle of extends)"}}
-	}
-	seen[file] = true
-	rf, errs := parseRules(file, src)
-	if rf == nil || rf.Extends == nil {
+	defer delete(seen, file)
+	if rf.Extends == nil {
 		return rf, errs
 	}
 	base, berrs := l.read(rf.Extends.text, file, seen)
@@ -80,6 +65,100 @@ func (l *Loader) read(name, from string, seen map[string]bool) (*ruleFile, LoadE
 	}
 	merged, merrs := merge(base, rf)
 	return merged, append(errs, merrs...)
+}
+
+// parse reads and parses one file (a map, or with dir "parts" a part)
+// and expands its includes. The file stays in seen until the caller is
+// done with it, so that a cycle of extends or includes is an error while
+// the same part included by two others is not.
+func (l *Loader) parse(name, from, dir string, seen map[string]bool) (*ruleFile, string, LoadErrors) {
+	var src []byte
+	var err error
+	file := name
+	if IsBuiltin(name) {
+		path := name + ".yaml"
+		if dir != "" {
+			path = dir + "/" + path
+		}
+		file = "builtin:" + strings.TrimSuffix(path, ".yaml")
+		if l.Builtins == nil {
+			err = fmt.Errorf("no built-in maps are available")
+		} else if src, err = fs.ReadFile(l.Builtins, path); err != nil {
+			if dir != "" {
+				err = fmt.Errorf("no built-in part %q", name)
+			} else {
+				err = fmt.Errorf("no built-in map %q", name)
+			}
+		}
+	} else {
+		if from != "" && !filepath.IsAbs(name) && !strings.HasPrefix(from, "builtin:") {
+			file = filepath.Join(filepath.Dir(from), name)
+		}
+		src, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, file, LoadErrors{{Pos: Pos{File: file}, Msg: err.Error()}}
+	}
+	if seen[file] {
+		return nil, file, LoadErrors{{Pos: Pos{File: file}, Msg: "extends or includes itself (a cycle of extends or includes)"}}
+	}
+	seen[file] = true
+	rf, errs := parseRules(file, src)
+	if rf == nil {
+		delete(seen, file)
+		return nil, file, errs
+	}
+	return rf, file, append(errs, l.expand(rf, file, seen)...)
+}
+
+// expand replaces each `- include: NAME` of rf by the resources of that
+// part. An item after the include with the id of an included resource
+// refines it, as a file that extends another would (elements added or
+// replaced, `remove: true` drops it), so that a map can take a shared
+// part and change what differs in its message.
+func (l *Loader) expand(rf *ruleFile, file string, seen map[string]bool) LoadErrors {
+	var errs LoadErrors
+	var out []*ruleResource
+	included := map[string]*ruleResource{}
+	for _, r := range rf.Resources {
+		if r.Include == nil {
+			b, ok := included[r.ID]
+			switch {
+			case !ok || r.ID == "":
+				out = append(out, r)
+			case r.Remove:
+				out = deleteResource(out, b)
+				delete(included, r.ID)
+			default:
+				errs = append(errs, refine(b, r)...)
+			}
+			continue
+		}
+		part, pfile, perrs := l.parse(r.Include.text, file, "parts", seen)
+		errs = append(errs, perrs...)
+		if part == nil {
+			if len(perrs) > 0 {
+				errs = append(errs, &LoadError{Pos: r.Include.pos, Msg: fmt.Sprintf("cannot load the part %q it includes", r.Include.text)})
+			}
+			continue
+		}
+		delete(seen, pfile)
+		if part.Bundle != "" || part.Extends != nil || part.Timezone != nil || part.OnError != "" {
+			errs = append(errs, &LoadError{Pos: part.pos, Msg: "a part holds only name, description and resources (bundle, extends, timezone and on_error belong to the map that includes it)"})
+		}
+		for _, pr := range part.Resources {
+			if _, dup := included[pr.ID]; dup && pr.ID != "" {
+				errs = append(errs, &LoadError{Pos: r.Include.pos, Msg: fmt.Sprintf("include %s: resource %q is already included", r.Include.text, pr.ID)})
+				continue
+			}
+			cp := *pr
+			cp.Set = append([]setEntry(nil), pr.Set...)
+			included[pr.ID] = &cp
+			out = append(out, &cp)
+		}
+	}
+	rf.Resources = out
+	return errs
 }
 
 // merge lays the rules of over on base.
@@ -123,32 +202,40 @@ func merge(base, over *ruleFile) (*ruleFile, LoadErrors) {
 			out.Resources = deleteResource(out.Resources, b)
 			continue
 		}
-		if r.Resource != nil && b.Resource != nil && r.Resource.text != b.Resource.text {
-			errs = append(errs, &LoadError{Pos: r.Resource.pos, Msg: fmt.Sprintf("resource %q is a %s in the base; an extension cannot change it to %s", r.ID, b.Resource.text, r.Resource.text)})
-		}
-		if r.When != nil {
-			b.When = r.When
-		}
-		if r.Foreach != nil {
-			b.Foreach = r.Foreach
-		}
-		if r.Key != nil {
-			b.Key = r.Key
-		}
-		for _, se := range r.Set {
-			replaced := false
-			for i := range b.Set {
-				if b.Set[i].path.text == se.path.text {
-					b.Set[i] = se
-					replaced = true
-				}
-			}
-			if !replaced {
-				b.Set = append(b.Set, se)
-			}
-		}
+		errs = append(errs, refine(b, r)...)
 	}
 	return &out, errs
+}
+
+// refine lays resource r over b: its when, foreach and key replace b's,
+// its elements replace b's of the same path or are added after them.
+func refine(b, r *ruleResource) LoadErrors {
+	var errs LoadErrors
+	if r.Resource != nil && b.Resource != nil && r.Resource.text != b.Resource.text {
+		errs = append(errs, &LoadError{Pos: r.Resource.pos, Msg: fmt.Sprintf("resource %q is a %s where it is first written; an extension cannot change it to %s", r.ID, b.Resource.text, r.Resource.text)})
+	}
+	if r.When != nil {
+		b.When = r.When
+	}
+	if r.Foreach != nil {
+		b.Foreach = r.Foreach
+	}
+	if r.Key != nil {
+		b.Key = r.Key
+	}
+	for _, se := range r.Set {
+		replaced := false
+		for i := range b.Set {
+			if b.Set[i].path.text == se.path.text {
+				b.Set[i] = se
+				replaced = true
+			}
+		}
+		if !replaced {
+			b.Set = append(b.Set, se)
+		}
+	}
+	return errs
 }
 
 func deleteResource(list []*ruleResource, r *ruleResource) []*ruleResource {

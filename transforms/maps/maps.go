@@ -18,7 +18,7 @@ import (
 
 // FS holds the built-in maps, NAME.yaml at its root.
 //
-//go:embed *.yaml
+//go:embed *.yaml parts/*.yaml
 var FS embed.FS
 
 // Names lists the built-in maps, sorted.

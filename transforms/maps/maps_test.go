@@ -55,15 +55,12 @@ func mapFiles(t *testing.T) []string {
 	return files
 }
 
-// TestCompile compiles every map of the folder, and loads each one by name
-// from the embedded FS, as the engine does.
+// TestCompile compiles every map of the folder (with the parts of the
+// folder), and loads each one by name from the embedded FS, as the engine
+// does.
 func TestCompile(t *testing.T) {
 	for _, f := range mapFiles(t) {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := transforms.Compile(f, src)
+		r, err := (&transforms.Loader{Builtins: os.DirFS(".")}).Load(strings.TrimSuffix(f, ".yaml"))
 		if err != nil {
 			t.Errorf("%s:\n%v", f, err)
 			continue
@@ -84,6 +81,51 @@ func TestCompile(t *testing.T) {
 	if files := mapFiles(t); !slices.Equal(embedded, files) {
 		t.Errorf("maps.FS holds %v, the folder %v", embedded, files)
 	}
+	embedded, err = fs.Glob(maps.FS, "parts/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := filepath.Glob("parts/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(embedded, parts) {
+		t.Errorf("maps.FS holds %v, the folder %v", embedded, parts)
+	}
+}
+
+// TestParts checks that every part is included by some map, and that a
+// part compiles only as part of a map (it has no bundle of its own).
+func TestParts(t *testing.T) {
+	parts, err := filepath.Glob("parts/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, f := range mapFiles(t) {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(src), "\n") {
+			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "- include: "); ok {
+				used[name] = true
+			}
+		}
+	}
+	for _, p := range parts {
+		name := strings.TrimSuffix(filepath.Base(p), ".yaml")
+		if !used[name] {
+			t.Errorf("part %s is included by no map", name)
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), "\nname: "+name+"\n") {
+			t.Errorf("%s: a part's name is its file name, %s", p, name)
+		}
+	}
 }
 
 // rules loads built-in map name; with partial, through a file that extends
@@ -94,16 +136,16 @@ func rules(t testing.TB, name string, partial bool) *transforms.Rules {
 	load := name
 	if partial {
 		fsys := fstest.MapFS{}
-		entries, err := fs.ReadDir(maps.FS, ".")
+		err := fs.WalkDir(maps.FS, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(maps.FS, path)
+			fsys[path] = &fstest.MapFile{Data: b}
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, e := range entries {
-			b, err := fs.ReadFile(maps.FS, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			fsys[e.Name()] = &fstest.MapFile{Data: b}
 		}
 		load = name + "_partial"
 		fsys[load+".yaml"] = &fstest.MapFile{Data: []byte(
