@@ -285,48 +285,14 @@ func corpusDir(t *testing.T) string {
 // TestCorpusADT converts every ADT^A01, A04 and A08 message of the shared
 // corpus with adt_a01.
 func TestCorpusADT(t *testing.T) {
-	dir := corpusDir(t)
 	n := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	walkCorpus(t, func(name string, raw []byte, h hl7.Header) {
+		if h.Type != "ADT" || !slices.Contains([]string{"A01", "A04", "A08"}, h.Event) {
+			return
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			if rel == "malformed" {
-				return filepath.SkipDir // inputs that must not parse
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".hl7") {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		b, err := hl7.SplitBatch(data)
-		if err != nil {
-			t.Errorf("%s: %v", rel, err)
-			return nil
-		}
-		for i, raw := range b.Messages() {
-			h, err := hl7.ParseHeader(raw)
-			if err != nil || h.Type != "ADT" || !slices.Contains([]string{"A01", "A04", "A08"}, h.Event) {
-				continue
-			}
-			name := rel
-			if len(b.Messages()) > 1 {
-				name += "#" + strconv.Itoa(i+1)
-			}
-			n++
-			t.Run(name, func(t *testing.T) { convertChecked(t, p, raw) })
-		}
-		return nil
+		n++
+		t.Run(name, func(t *testing.T) { convertChecked(t, name, raw) })
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n == 0 {
 		t.Fatal("no ADT^A01/A04/A08 message in the corpus")
 	}

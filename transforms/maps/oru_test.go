@@ -2,7 +2,6 @@ package maps_test
 
 import (
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -280,48 +279,14 @@ func TestORUBranches(t *testing.T) {
 // TestCorpusORU converts every ORU^R01 message of the shared corpus with the
 // map maps.Select picks for it (oru_r01).
 func TestCorpusORU(t *testing.T) {
-	dir := corpusDir(t)
 	n := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	walkCorpus(t, func(name string, raw []byte, h hl7.Header) {
+		if h.Type != "ORU" || h.Event != "R01" {
+			return
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			if rel == "malformed" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".hl7") {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		b, err := hl7.SplitBatch(data)
-		if err != nil {
-			t.Errorf("%s: %v", rel, err)
-			return nil
-		}
-		for i, raw := range b.Messages() {
-			h, err := hl7.ParseHeader(raw)
-			if err != nil || h.Type != "ORU" || h.Event != "R01" {
-				continue
-			}
-			name := filepath.Base(p)
-			if len(b.Messages()) > 1 {
-				name += "#" + strconv.Itoa(i+1)
-			}
-			n++
-			t.Run(rel+strings.TrimPrefix(name, filepath.Base(p)), func(t *testing.T) { convertORU(t, name, raw) })
-		}
-		return nil
+		n++
+		t.Run(name, func(t *testing.T) { convertORU(t, filepath.Base(name), raw) })
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n == 0 {
 		t.Fatal("no ORU^R01 message in the corpus")
 	}
