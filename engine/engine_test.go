@@ -425,3 +425,51 @@ func TestReloadRoutes(t *testing.T) {
 		t.Errorf("reload with a destination change: %v", err)
 	}
 }
+
+// TestBuiltinSkipsACKs: under transform: builtin an acknowledgment is
+// ACKed, recorded and left out (outcome skipped, no delivery), while a
+// message with no built-in map fails with the reason.
+func TestBuiltinSkipsACKs(t *testing.T) {
+	name := t.Name()
+	fhir := newSink(name + "-fhir")
+	te := start(t, t.TempDir(), fmt.Sprintf(`listeners:
+  - name: in
+    mllp: { addr: "127.0.0.1:0" }
+destinations:
+  fhir: { sink: { sink: %s-fhir } }
+routes:
+  - name: all
+    transform: builtin
+    to: fhir
+`, name))
+	cl := mllp.NewClient(te.addr, mllp.ClientOptions{})
+	defer cl.Close()
+	ack := []byte("MSH|^~\\&|LAB|HOSP|PLEXUS|HOSP|20240101120000||ACK^A01^ACK|A1|P|2.5.1\rMSA|AA|MSG1\r")
+	if code, _ := send(t, cl, ack); code != "AA" {
+		t.Fatalf("ACK of an ACK: %s", code)
+	}
+	unmapped := []byte("MSH|^~\\&|EPIC|HOSP|PLEXUS|HOSP|20240101120000||ADT^A45^ADT_A45|N1|P|2.5.1\rEVN|A45\rPID|1||1^^^HOSP^MR\r")
+	if code, _ := send(t, cl, unmapped); code != "AA" {
+		t.Fatalf("ACK of ADT^A45: %s", code)
+	}
+	want := map[uint64]string{1: "skipped", 2: "failed"}
+	deadline := time.Now().Add(5 * time.Second)
+	for seq, outcome := range want {
+		var v engine.MessageView
+		for {
+			if v = te.message(t, seq); v.Outcome != "" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if v.Outcome != outcome || len(v.Deliveries) != 0 {
+			t.Errorf("message %d: outcome %q with %d deliveries, want %s and none", seq, v.Outcome, len(v.Deliveries), outcome)
+		}
+		if seq == 2 && (len(v.Errors) != 1 || !strings.Contains(v.Errors[0], "no built-in map for ADT^A45")) {
+			t.Errorf("message 2's errors: %q", v.Errors)
+		}
+	}
+	if n := len(fhir.messages()); n != 0 {
+		t.Errorf("%d deliveries", n)
+	}
+}

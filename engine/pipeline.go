@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -335,11 +336,17 @@ func (p *pipeline) route(j *job, bufs *[][]byte) bool {
 		o.Errors = []string{j.err.Error()}
 	default:
 		routes := e.matchRoutes(e.routesFrom(j.rec.Listener), j.msg, &o.Errors)
+		skipped := 0
 		for i, r := range routes {
 			if len(*bufs) <= i {
 				*bufs = append(*bufs, nil)
 			}
 			out, err := r.safeConvert((*bufs)[i][:0], j.msg, j.rec)
+			if errors.Is(err, errNothingToConvert) {
+				e.m.transform.WithLabelValues(r.cfg.Name, "skipped").Inc()
+				skipped++
+				continue
+			}
 			if err != nil {
 				e.m.transform.WithLabelValues(r.cfg.Name, "error").Inc()
 				o.Errors = append(o.Errors, fmt.Sprintf("route %s: %v", r.cfg.Name, err))
@@ -357,6 +364,8 @@ func (p *pipeline) route(j *job, bufs *[][]byte) bool {
 			o.State = store.Routed
 		case len(routes) == 0 && len(o.Errors) == 0:
 			o.State = store.Unrouted
+		case skipped == len(routes) && len(o.Errors) == 0:
+			o.State = store.Skipped
 		default:
 			o.State = store.Failed
 		}
@@ -453,6 +462,11 @@ func (r *route) safeConvert(buf []byte, m *hl7.Message, rec *store.Record) (out 
 	return r.convert(buf, m, rec)
 }
 
+// errNothingToConvert is a route's answer for a message that rightly
+// makes no body (an ACK under transform: builtin): neither a delivery nor
+// a failure.
+var errNothingToConvert = errors.New("nothing to convert")
+
 // maxKeptBuffer bounds the Bundle buffer a worker keeps between messages,
 // so that one huge message does not pin its memory.
 const maxKeptBuffer = 1 << 20
@@ -467,6 +481,9 @@ func (r *route) convert(buf []byte, m *hl7.Message, rec *store.Record) (store.Ou
 	}
 	rules := r.rules
 	if rules == nil {
+		if why := maps.NoResources(m.Header()); why != "" {
+			return out, fmt.Errorf("%w: %s", errNothingToConvert, why)
+		}
 		name, err := maps.Select(m.Header())
 		if err != nil {
 			return out, err

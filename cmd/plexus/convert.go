@@ -102,7 +102,7 @@ type converter struct {
 
 func (c *converter) run(ctx context.Context, msgs []inputMessage) error {
 	start := time.Now()
-	converted, failed, warned := 0, 0, 0
+	converted, skipped, failed, warned := 0, 0, 0, 0
 	for i, in := range msgs {
 		if ctx.Err() != nil {
 			break
@@ -110,10 +110,13 @@ func (c *converter) run(ctx context.Context, msgs []inputMessage) error {
 		if c.progress {
 			fmt.Fprintf(c.stderr, "\r%d/%d converted, %d failed", i, len(msgs), failed)
 		}
-		ok, warnings := c.one(ctx, in)
-		if ok {
+		outcome, warnings := c.one(ctx, in)
+		switch outcome {
+		case convertedOK:
 			converted++
-		} else {
+		case convertSkipped:
+			skipped++
+		default:
 			failed++
 		}
 		if warnings {
@@ -123,25 +126,46 @@ func (c *converter) run(ctx context.Context, msgs []inputMessage) error {
 	if c.progress {
 		fmt.Fprint(c.stderr, "\r\033[K")
 	}
-	fmt.Fprintf(c.stderr, "%d converted, %d failed, %d with warnings, in %s\n", converted, failed, warned, time.Since(start).Round(time.Millisecond))
+	summary := fmt.Sprintf("%d converted, ", converted)
+	if skipped > 0 {
+		summary += fmt.Sprintf("%d not converted (no resources), ", skipped)
+	}
+	fmt.Fprintf(c.stderr, "%s%d failed, %d with warnings, in %s\n", summary, failed, warned, time.Since(start).Round(time.Millisecond))
 	if failed > 0 {
 		return &exitError{code: 1}
 	}
 	return nil
 }
 
+// convertOutcome is what became of one message.
+type convertOutcome int
+
+const (
+	convertFailed convertOutcome = iota
+	convertedOK
+	// convertSkipped: without --map, a message the built-in maps rightly
+	// make nothing of (an ACK), as the engine's transform: builtin does.
+	convertSkipped
+)
+
 // one converts one message and reports what went wrong on stderr.
-func (c *converter) one(ctx context.Context, in inputMessage) (ok, warned bool) {
+func (c *converter) one(ctx context.Context, in inputMessage) (convertOutcome, bool) {
+	const ok, failed = convertedOK, convertFailed
 	m, err := hl7.ParseWith(in.raw, hl7.ParseOptions{FallbackCharset: c.fallback})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s: does not parse: %v\n", in.name, err)
-		return false, false
+		return failed, false
 	}
 	rules := c.rules
 	if rules == nil {
-		if rules, err = c.builtin(m.Header()); err != nil {
+		h := m.Header()
+		if why := maps.NoResources(h); why != "" {
+			fmt.Fprintf(c.stderr, "%s: %s^%s: %s\n", in.name, h.Type, h.Event, why)
+			return convertSkipped, false
+		}
+		if rules, err = c.builtin(h); err != nil {
 			fmt.Fprintf(c.stderr, "%s: %v\n", in.name, err)
-			return false, false
+			return failed, false
 		}
 	}
 	res, err := rules.Convert(m)
@@ -152,19 +176,19 @@ func (c *converter) one(ctx context.Context, in inputMessage) (ok, warned bool) 
 		fmt.Fprintf(c.stderr, "%s: error: %s\n", in.name, e)
 	}
 	if err != nil {
-		return false, len(res.Warnings) > 0
+		return failed, len(res.Warnings) > 0
 	}
 	if c.validator != nil {
 		issues, err := c.validator.Validate(ctx, res.Bundle)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "%s: validator: %v\n", in.name, err)
-			return false, true
+			return failed, true
 		}
 		if errs := fhirvalidate.Errors(issues); len(errs) > 0 {
 			for _, is := range errs {
 				fmt.Fprintf(c.stderr, "%s: invalid FHIR: %s\n", in.name, is)
 			}
-			return false, true
+			return failed, true
 		}
 	}
 	data := res.Bundle
@@ -182,9 +206,9 @@ func (c *converter) one(ctx context.Context, in inputMessage) (ok, warned bool) 
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s: write: %v\n", in.name, err)
-		return false, len(res.Warnings) > 0
+		return failed, len(res.Warnings) > 0
 	}
-	return true, len(res.Warnings) > 0
+	return ok, len(res.Warnings) > 0
 }
 
 // builtin loads (once) the built-in map that Select names for a message.

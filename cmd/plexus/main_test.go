@@ -213,12 +213,18 @@ func TestConvertBuiltinMap(t *testing.T) {
 }
 
 func TestConvertChoosesBuiltinMap(t *testing.T) {
-	siu := "MSH|^~\\&|A|B|C|D|20240101||SIU^S12^SIU_S12|R1|P|2.5.1\rPID|1||1\r"
-	code, out, errs := runCmd(t, siu, "convert", "testdata/adt_a01.hl7", "-")
+	unmapped := "MSH|^~\\&|A|B|C|D|20240101||ADT^A45^ADT_A45|R1|P|2.5.1\rPID|1||1\r"
+	code, out, errs := runCmd(t, unmapped, "convert", "testdata/adt_a01.hl7", "-")
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	if !strings.Contains(out, `"resourceType":"Patient"`) || !strings.Contains(errs, "-: no built-in map for SIU^S12 (structure SIU_S12)") || !strings.Contains(errs, "1 converted, 1 failed") {
+	if !strings.Contains(out, `"resourceType":"Patient"`) || !strings.Contains(errs, "-: no built-in map for ADT^A45 (structure ADT_A45)") || !strings.Contains(errs, "1 converted, 1 failed") {
 		t.Errorf("out %s\nerrs %s", out, errs)
+	}
+	// An ACK is no failure: there is nothing to convert.
+	ack := "MSH|^~\\&|A|B|C|D|20240101||ACK^A01^ACK|R2|P|2.5.1\rMSA|AA|M1\r"
+	code, out, errs = runCmd(t, ack, "convert", "-")
+	if code != 0 || out != "" || !strings.Contains(errs, "-: ACK^A01: an acknowledgment carries no FHIR resources") || !strings.Contains(errs, "0 converted, 1 not converted (no resources), 0 failed") {
+		t.Errorf("ACK: exit %d\nout %s\nerrs %s", code, out, errs)
 	}
 }

@@ -20,6 +20,10 @@ const (
 	// Failed: the message could not be parsed or every matching route's
 	// transform failed; Error says why.
 	Failed
+	// Skipped: routes matched but none made anything of the message, and
+	// rightly: an acknowledgment under `transform: builtin` carries no
+	// resources. It is kept for the browser, as an unrouted one is.
+	Skipped
 )
 
 func (s OutcomeState) String() string {
@@ -30,6 +34,8 @@ func (s OutcomeState) String() string {
 		return "unrouted"
 	case Failed:
 		return "failed"
+	case Skipped:
+		return "skipped"
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(s))
 }
