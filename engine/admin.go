@@ -245,8 +245,10 @@ func (e *Engine) apiReplay(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "bad replay request", err.Error())
 		return
 	}
-	if req.Destination != "" && e.dests[req.Destination] == nil {
-		problem(w, http.StatusBadRequest, "no such destination", req.Destination)
+	// A destination no longer configured has only dead letters left
+	// (dead-lettered at start): they can be rerouted, not requeued.
+	if req.Destination != "" && e.dests[req.Destination] == nil && !req.Reroute {
+		problem(w, http.StatusBadRequest, "no such destination", req.Destination+" is not configured (its dead letters can be replayed with reroute)")
 		return
 	}
 	res, err := e.Replay(req)

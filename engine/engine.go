@@ -118,6 +118,9 @@ func (e *Engine) build(ctx context.Context) error {
 		}
 		e.dests[dc.Name] = newDestination(e, dc, dst, n)
 	}
+	if err := e.deadLetterOrphans(); err != nil {
+		return err
+	}
 	// listeners
 	for _, lc := range cfg.Listeners {
 		if err := e.listener(lc); err != nil {
@@ -129,6 +132,45 @@ func (e *Engine) build(ctx context.Context) error {
 		return err
 	}
 	e.pipe = newPipeline(e, pending)
+	return nil
+}
+
+// deadLetterOrphans dead-letters the deliveries still waiting for a
+// destination that routes.yaml no longer names (removed or renamed while
+// they waited). Nothing would ever deliver them, and they would keep their
+// messages unsettled (never pruned) and out of sight; as dead letters they
+// show in the browser, with the reason, and can be replayed with reroute
+// through the routes as they are now.
+func (e *Engine) deadLetterOrphans() error {
+	names, err := e.db.OutboxDests()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if e.dests[name] != nil {
+			continue
+		}
+		reason := fmt.Sprintf("destination %s is no longer in %s", name, e.cfg.File)
+		n := 0
+		for {
+			batch, err := e.db.Outbox(name, 0, 512)
+			if err != nil {
+				return err
+			}
+			if len(batch) == 0 {
+				break
+			}
+			now := time.Now()
+			for _, d := range batch {
+				if err := e.db.Dead(d, now, reason, nil); err != nil {
+					return err
+				}
+				e.m.deliveries.WithLabelValues(name, "dead").Inc()
+			}
+			n += len(batch)
+		}
+		e.log.Warn("dead-lettered the deliveries of a destination no longer configured; replay them with reroute", "destination", name, "deliveries", n)
+	}
 	return nil
 }
 

@@ -473,3 +473,74 @@ routes:
 		t.Errorf("%d deliveries", n)
 	}
 }
+
+// A destination removed from routes.yaml while deliveries waited for it:
+// at the next start they are dead letters with the reason (not pending
+// for ever), and a reroute sends their messages through the routes as
+// they are now.
+func TestRemovedDestinationDeadLetters(t *testing.T) {
+	name := t.Name()
+	fhir := newSink(name + "-fhir")
+	newSink(name + "-raw")
+	fhir.setFail(func(*channels.Message) error { return errDown })
+	dir := t.TempDir()
+	routes := strings.Replace(fmt.Sprintf(basic, name), "max_attempts: 3", "max_attempts: 0", 1)
+	te := start(t, dir, routes)
+	cl := mllp.NewClient(te.addr, mllp.ClientOptions{})
+	for i := range 3 {
+		if code, _ := send(t, cl, adt(fmt.Sprint("G", i), "A01", "P1")); code != "AA" {
+			t.Fatal(code)
+		}
+	}
+	cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	te.Shutdown(ctx) // fhir is down: its deliveries stay pending
+	cancel()
+	te.admin.Close()
+
+	// fhir is renamed ehr
+	routes = strings.Replace(strings.Replace(routes, "  fhir: {", "  ehr: {", 1), "to: [fhir]", "to: [ehr]", 1)
+	ehr := newSink(name + "-fhir")
+	te = start(t, dir, routes)
+	var dead []struct {
+		Dest, Route string
+		Seq         uint64
+	}
+	getJSON(t, te.admin.URL+"/api/dead-letters?destination=fhir", &dead)
+	if len(dead) != 3 {
+		t.Fatalf("dead letters of the removed destination: %+v, want 3", dead)
+	}
+	v := te.message(t, dead[0].Seq)
+	var st string
+	for _, d := range v.Deliveries {
+		if d.Dest == "fhir" {
+			st = d.State + ": " + d.LastError
+		}
+	}
+	if !strings.Contains(st, "dead: destination fhir is no longer in") {
+		t.Errorf("delivery to fhir: %q", st)
+	}
+	// requeue to it is refused; reroute goes to ehr
+	body := `{"destination":"fhir"}`
+	resp, err := http.Post(te.admin.URL+"/api/replay", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("requeue to a removed destination: %d, want 400", resp.StatusCode)
+	}
+	resp, err = http.Post(te.admin.URL+"/api/replay", "application/json", strings.NewReader(`{"destination":"fhir","reroute":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res engine.ReplayResult
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if res.Rerouted != 3 {
+		t.Fatalf("reroute: %+v", res)
+	}
+	if err := ehr.waitFor(3, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

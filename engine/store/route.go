@@ -279,6 +279,34 @@ func (s *DB) Outbox(dest string, after uint64, max int) ([]*Delivery, error) {
 	return out, nil
 }
 
+// OutboxDests lists the destinations that have deliveries waiting, in
+// name order, so that a start can find those of a destination no longer
+// configured. It seeks from one destination to the next: its cost is the
+// number of destinations, not of entries.
+func (s *DB) OutboxDests() ([]string, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tOutbox}, UpperBound: []byte{tOutbox + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("outbox destinations: %w", err)
+	}
+	defer it.Close()
+	var out []string
+	for ok := it.First(); ok; {
+		k := it.Key()[1:]
+		i := bytes.IndexByte(k, 0)
+		if i < 0 {
+			ok = it.Next()
+			continue
+		}
+		dest := string(k[:i])
+		out = append(out, dest)
+		ok = it.SeekGE(prefixEnd(key(tOutbox, dest, "")))
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("outbox destinations: %w", err)
+	}
+	return out, nil
+}
+
 // A body is stored with its content type in front, so that a dead letter
 // can be requeued from the body alone.
 func bodyValue(contentType string, body []byte) []byte {

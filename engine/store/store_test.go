@@ -398,3 +398,34 @@ func TestDedupePolicyPerRecord(t *testing.T) {
 		t.Errorf("with the store's policy (off): %v", c.Status)
 	}
 }
+
+func TestOutboxDests(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	if got, err := s.OutboxDests(); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v %v", got, err)
+	}
+	var toB []*Delivery
+	for i := range 4 {
+		r := rec(fmt.Sprint("c", i))
+		s.Append(ctx, r)
+		ds, err := s.Route(r.Seq, Outcome{State: Routed, Key: "K"},
+			[]Output{{Route: "r", ContentType: "x", Body: []byte("b"), Dests: []string{"b", "a", "ab"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toB = append(toB, ds[0])
+	}
+	got, err := s.OutboxDests()
+	if err != nil || fmt.Sprint(got) != "[a ab b]" {
+		t.Fatalf("destinations %v %v, want [a ab b]", got, err)
+	}
+	for _, d := range toB {
+		if err := s.Dead(d, time.Now(), "gone", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.OutboxDests(); fmt.Sprint(got) != "[a ab]" {
+		t.Errorf("after b's entries left: %v", got)
+	}
+}
