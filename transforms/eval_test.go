@@ -48,7 +48,7 @@ resources:
 // warnings and errors they give.
 func TestFastMatchesVM(t *testing.T) {
 	var all []*Rules
-	for _, f := range []string{"testdata/patient.yaml", "testdata/blocks.yaml", "maps/adt_a01.yaml"} {
+	for _, f := range []string{"testdata/patient.yaml", "testdata/blocks.yaml", "maps/adt_a01.yaml", "maps/oru_r01.yaml"} {
 		all = append(all, mustCompileFile(t, f))
 	}
 	fr, err := Compile("fast.yaml", []byte(fastRules))
@@ -221,7 +221,7 @@ func TestHeaderFields(t *testing.T) {
 // FuzzFastMatchesVM compiles an expression and, when evalNode runs it,
 // compares it with the VM at every segment of the IG's ADT_A01.
 func FuzzFastMatchesVM(f *testing.F) {
-	for _, file := range []string{"testdata/patient.yaml", "testdata/blocks.yaml", "maps/adt_a01.yaml"} {
+	for _, file := range []string{"testdata/patient.yaml", "testdata/blocks.yaml", "maps/adt_a01.yaml", "maps/oru_r01.yaml"} {
 		for _, p := range mustCompileFile(f, file).programs() {
 			f.Add(p.src)
 		}
