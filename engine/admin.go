@@ -127,7 +127,9 @@ type MessageList struct {
 }
 
 // apiMessages lists messages newest first:
-// ?patient=&control_id=&sender=&type=&status=&from=&to=&before=&limit=
+// ?patient=&control_id=&sender=&type=&status=&outcome=&from=&to=&before=&limit=
+// (sender is MSH-3 or MSH-3|MSH-4, type MSH-9.1 or MSH-9.1^MSH-9.2; each
+// filter but from/to is answered from an index).
 func (e *Engine) apiMessages(w http.ResponseWriter, r *http.Request) {
 	qv := r.URL.Query()
 	q := store.Query{Patient: qv.Get("patient"), ControlID: qv.Get("control_id"), Sender: qv.Get("sender"), Type: qv.Get("type")}
@@ -157,6 +159,19 @@ func (e *Engine) apiMessages(w http.ResponseWriter, r *http.Request) {
 		q.Status = store.Duplicate
 	default:
 		bad = append(bad, "status must be accepted, rejected or duplicate")
+	}
+	switch oc := qv.Get("outcome"); oc {
+	case "":
+	case "routed":
+		q.Outcome = store.Routed
+	case "unrouted":
+		q.Outcome = store.Unrouted
+	case "failed":
+		q.Outcome = store.Failed
+	case "skipped":
+		q.Outcome = store.Skipped
+	default:
+		bad = append(bad, "outcome must be routed, unrouted, failed or skipped")
 	}
 	for _, f := range []struct {
 		name string

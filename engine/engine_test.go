@@ -469,6 +469,14 @@ routes:
 			t.Errorf("message 2's errors: %q", v.Errors)
 		}
 	}
+	// the browser finds each by its outcome
+	for seq, outcome := range want {
+		var page engine.MessageList
+		getJSON(t, te.admin.URL+"/api/messages?outcome="+outcome, &page)
+		if len(page.Messages) != 1 || page.Messages[0].Seq != seq {
+			t.Errorf("outcome=%s: %+v", outcome, page.Messages)
+		}
+	}
 	if n := len(fhir.messages()); n != 0 {
 		t.Errorf("%d deliveries", n)
 	}

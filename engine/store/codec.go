@@ -68,6 +68,13 @@ const (
 	tDead     = 'x' // x dest 0 seq route         -> "" (dead letters, for replay)
 	tPatient  = 'p' // p key 0 seq                -> ""
 	tMeta     = 'm' // m name                     -> value
+
+	// the browser's indexes (index.go), each -> ""
+	tByType    = 'y' // y type 0 seq (MSH-9.1, and MSH-9.1^MSH-9.2)
+	tBySender  = 'e' // e sender 0 seq (MSH-3, and MSH-3|MSH-4)
+	tByControl = 'i' // i controlID 0 seq
+	tByStatus  = 'z' // z status seq (not accepted: rejected, duplicate)
+	tByOutcome = 'f' // f state seq (not routed: unrouted, failed, skipped)
 )
 
 func be64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }

@@ -32,6 +32,7 @@ type committer struct {
 	pool     sync.Pool
 	recs     []*Record
 	recent   recentKeys // only the committer goroutine touches it
+	ibuf     []byte     // index keys, built one at a time
 }
 
 type waiter struct {
@@ -198,6 +199,10 @@ func (c *committer) commit(group []*waiter, buf []byte) ([]byte, error) {
 		r.Seq = seq
 		buf = r.encode(buf[:0])
 		if err := b.Set(seqKey(tJournal, seq), buf, nil); err != nil {
+			return buf, err
+		}
+		var err error
+		if c.ibuf, err = forIngestIndexes(r, c.ibuf, func(k []byte) error { return b.Set(k, nil, nil) }); err != nil {
 			return buf, err
 		}
 		if r.Status == Accepted || r.Route {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,67 +16,44 @@ type Query struct {
 	// Before lists messages with a smaller sequence number (paging: the
 	// last Seq of the previous page); 0 starts at the newest.
 	Before uint64
-	// Patient is a partition key (PID-3 identifier^authority): read from
-	// the patient index instead of the journal.
+	// Patient is a partition key (PID-3 identifier^authority).
 	Patient   string
 	ControlID string
-	Sender    string // prefix of "MSH-3|MSH-4"
-	Type      string // prefix of MSH-9, e.g. ADT or ADT^A01
-	Status    Status // 0: any
-	From, To  time.Time
-	// Scan bounds how many journal records one call may read (the filters
-	// are applied to records as they are read); 0 means 100,000.
+	// Sender is MSH-3, or MSH-3|MSH-4.
+	Sender string
+	// Type is MSH-9.1 (ADT) or MSH-9.1^MSH-9.2 (ADT^A01).
+	Type    string
+	Status  Status       // 0: any
+	Outcome OutcomeState // 0: any
+	From    time.Time
+	To      time.Time
+	// Scan bounds how many records one call may read (the filters are
+	// applied to records as they are read); 0 means 100,000.
 	Scan int
 }
+
+// fromSlack is how far out of order receive times can be in the journal:
+// a record is numbered when its group commits, after it was received, and
+// a sender held back by backpressure may wait. A newest-first read stops
+// once it is this far before From.
+const fromSlack = 10 * time.Minute
 
 // List calls fn for each message matching q, newest first, without the
 // raw message, until fn returns false or the scan budget is spent. It
 // returns the sequence number to pass as Before for the next page (0 when
-// the journal's start was reached).
+// the start was reached). It reads the most selective index that q names
+// (patient, control id, a status other than accepted, an outcome other
+// than routed, type, sender), else the journal, and applies the other
+// filters to what it reads.
 func (s *DB) List(q Query, fn func(*Record) bool) (next uint64, err error) {
 	budget := q.Scan
 	if budget <= 0 {
 		budget = 100000
 	}
-	match := func(r *Record) bool {
-		return (q.ControlID == "" || r.ControlID == q.ControlID) &&
-			(q.Sender == "" || strings.HasPrefix(r.Sender, q.Sender)) &&
-			(q.Type == "" || strings.HasPrefix(r.Type, q.Type)) &&
-			(q.Status == 0 || r.Status == q.Status) &&
-			(q.From.IsZero() || !r.Received.Before(q.From)) &&
-			(q.To.IsZero() || !r.Received.After(q.To))
+	prefix := indexFor(q)
+	if prefix == nil {
+		prefix = []byte{tJournal}
 	}
-	if q.Patient != "" {
-		return s.listPatient(q, budget, match, fn)
-	}
-	upper := []byte{tJournal + 1}
-	if q.Before > 0 {
-		upper = seqKey(tJournal, q.Before)
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tJournal}, UpperBound: upper})
-	if err != nil {
-		return 0, fmt.Errorf("list: %w", err)
-	}
-	defer it.Close()
-	for ok := it.Last(); ok; ok = it.Prev() {
-		seq := beUint64(it.Key()[1:])
-		if budget == 0 {
-			return seq + 1, nil
-		}
-		budget--
-		r, err := decodeHead(seq, it.Value())
-		if err != nil {
-			return 0, err
-		}
-		if match(r) && !fn(r) {
-			return seq, nil
-		}
-	}
-	return 0, it.Error()
-}
-
-func (s *DB) listPatient(q Query, budget int, match func(*Record) bool, fn func(*Record) bool) (uint64, error) {
-	prefix := append(key(tPatient, q.Patient), 0)
 	upper := prefixEnd(prefix)
 	if q.Before > 0 {
 		upper = be64(bytes.Clone(prefix), q.Before)
@@ -85,26 +63,57 @@ func (s *DB) listPatient(q Query, budget int, match func(*Record) bool, fn func(
 		return 0, fmt.Errorf("list: %w", err)
 	}
 	defer it.Close()
+	journal := prefix[0] == tJournal
 	for ok := it.Last(); ok; ok = it.Prev() {
-		seq := beUint64(it.Key()[len(prefix):])
+		seq := seqOfIndexKey(it.Key())
 		if budget == 0 {
 			return seq + 1, nil
 		}
 		budget--
-		v, closer, err := s.db.Get(seqKey(tJournal, seq))
-		if err != nil {
-			continue // pruned since
+		var r *Record
+		if journal {
+			r, err = decodeHead(seq, it.Value())
+		} else {
+			r, err = s.Head(seq)
+			if errors.Is(err, pebble.ErrNotFound) {
+				continue // pruned since
+			}
 		}
-		r, err := decodeHead(seq, v)
-		closer.Close()
 		if err != nil {
 			return 0, err
 		}
-		if match(r) && !fn(r) {
+		if !q.From.IsZero() && r.Received.Before(q.From.Add(-fromSlack)) {
+			return 0, nil
+		}
+		ok, err := s.matches(q, r)
+		if err != nil {
+			return 0, err
+		}
+		if ok && !fn(r) {
 			return seq, nil
 		}
 	}
 	return 0, it.Error()
+}
+
+func (s *DB) matches(q Query, r *Record) (bool, error) {
+	ok := (q.ControlID == "" || r.ControlID == q.ControlID) &&
+		(q.Sender == "" || r.Sender == q.Sender || strings.HasPrefix(r.Sender, q.Sender+"|")) &&
+		(q.Type == "" || r.Type == q.Type || strings.HasPrefix(r.Type, q.Type+"^")) &&
+		(q.Status == 0 || r.Status == q.Status) &&
+		(q.From.IsZero() || !r.Received.Before(q.From)) &&
+		(q.To.IsZero() || !r.Received.After(q.To))
+	if !ok || q.Outcome == 0 {
+		return ok, nil
+	}
+	o, err := s.Outcome(r.Seq)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil // not routed (yet), or rejected
+	}
+	if err != nil {
+		return false, err
+	}
+	return o.State == q.Outcome, nil
 }
 
 // Head reads journaled message seq without its raw message (for the

@@ -105,11 +105,21 @@ func (s *DB) settle(b *pebble.Batch, r *Record) (bool, error) {
 			}
 		}
 	}
-	if o, err := s.Outcome(r.Seq); err == nil && o.Key != "" {
-		if err := b.Delete(be64(append(key(tPatient, o.Key), 0), r.Seq), nil); err != nil {
-			return false, err
+	if o, err := s.Outcome(r.Seq); err == nil {
+		if o.Key != "" {
+			if err := b.Delete(be64(append(key(tPatient, o.Key), 0), r.Seq), nil); err != nil {
+				return false, err
+			}
 		}
-	} else if err != nil && !errors.Is(err, pebble.ErrNotFound) {
+		if k := outcomeIndexKey(o.State, r.Seq); k != nil {
+			if err := b.Delete(k, nil); err != nil {
+				return false, err
+			}
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return false, err
+	}
+	if _, err := forIngestIndexes(r, nil, func(k []byte) error { return b.Delete(k, nil) }); err != nil {
 		return false, err
 	}
 	if r.Status == Accepted && r.ControlID != "" {

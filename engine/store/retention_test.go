@@ -71,6 +71,16 @@ func TestPrune(t *testing.T) {
 	if c, _ := s.count([]byte{tControl}); c != 2 {
 		t.Errorf("control index: %d entries, want 2", c)
 	}
+	// the browser's indexes: messages 4 and 5 left (two type and two
+	// sender entries each), 6 rejected (a status entry, no type or sender)
+	for _, c := range []struct {
+		t    byte
+		want int64
+	}{{tByType, 4}, {tBySender, 4}, {tByControl, 2}, {tByStatus, 1}} {
+		if n, _ := s.count([]byte{c.t}); n != c.want {
+			t.Errorf("index %c: %d entries, want %d", c.t, n, c.want)
+		}
+	}
 	// the pending one settles: pruning goes on to it, not to the recent one
 	s.Delivered(ds[3][1], now)
 	if n, err := s.Prune(cutoff, 0); err != nil || n != 1 {

@@ -203,6 +203,11 @@ func (s *DB) Route(seq uint64, o Outcome, outs []Output) ([]*Delivery, error) {
 	if err := b.Set(seqKey(tOutcome, seq), o.encode(), nil); err != nil {
 		return nil, err
 	}
+	if k := outcomeIndexKey(o.State, seq); k != nil {
+		if err := b.Set(k, nil, nil); err != nil {
+			return nil, err
+		}
+	}
 	if o.Key != "" {
 		if err := b.Set(be64(append(key(tPatient, o.Key), 0), seq), nil, nil); err != nil {
 			return nil, err
@@ -459,7 +464,17 @@ func (s *DB) Reroute(seq uint64) (bool, error) {
 	if pending, err := s.IsPending(seq); err != nil || pending {
 		return false, err
 	}
-	if err := s.db.Set(seqKey(tPending, seq), nil, pebble.Sync); err != nil {
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(seqKey(tPending, seq), nil, nil)
+	// the outcome it had leaves the browser's outcome index; routing
+	// writes the new one
+	if o, err := s.Outcome(seq); err == nil {
+		if k := outcomeIndexKey(o.State, seq); k != nil {
+			_ = b.Delete(k, nil)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
 		return false, fmt.Errorf("reroute %d: %w", seq, err)
 	}
 	return true, nil

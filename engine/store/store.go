@@ -251,6 +251,10 @@ func Open(dir string, o Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: read outbox sequence: %w", err)
 	}
+	if err := s.backfill(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s.c = newCommitter(s)
 	s.c.recent.floor = last
 	return s, nil

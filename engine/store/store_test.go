@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func open(t *testing.T, dir string, o Options) *DB {
+func open(t testing.TB, dir string, o Options) *DB {
 	t.Helper()
 	s, err := Open(dir, o)
 	if err != nil {
@@ -343,8 +343,100 @@ func TestList(t *testing.T) {
 	if got, _ := seqs(Query{ControlID: "c3"}); fmt.Sprint(got) != "[4]" {
 		t.Errorf("by control id: %v", got)
 	}
-	if got, next := seqs(Query{Type: "ORU", Scan: 2}); len(got) != 1 || next != 10 {
-		t.Errorf("scan budget: %v next %d", got, next)
+	if got, next := seqs(Query{Type: "ORU", Scan: 2}); fmt.Sprint(got) != "[10 8]" || next != 7 {
+		t.Errorf("scan budget on the type index: %v next %d", got, next)
+	}
+	if got, next := seqs(Query{To: time.Now().Add(-time.Hour), Scan: 2}); len(got) != 0 || next != 10 {
+		t.Errorf("scan budget on the journal: %v next %d", got, next)
+	}
+	if got, _ := seqs(Query{Type: "ADT^A01"}); fmt.Sprint(got) != "[9 7 5]" {
+		t.Errorf("by type and event: %v", got)
+	}
+	if got, _ := seqs(Query{Type: "AD"}); len(got) != 0 {
+		t.Errorf("a type is MSH-9.1 or MSH-9.1^MSH-9.2, not any prefix: %v", got)
+	}
+	if got, _ := seqs(Query{Sender: "EPIC"}); fmt.Sprint(got) != "[10 9 8]" {
+		t.Errorf("by sending application: %v", got)
+	}
+	if got, _ := seqs(Query{Sender: "EPIC|HOSP", Type: "ORU"}); fmt.Sprint(got) != "[10 8 6]" {
+		t.Errorf("by sender and type: %v", got)
+	}
+	if got, _ := seqs(Query{Sender: "EPIC|HOS"}); len(got) != 0 {
+		t.Errorf("by part of a facility: %v", got)
+	}
+	if got, _ := seqs(Query{From: time.Now().Add(time.Hour)}); len(got) != 0 {
+		t.Errorf("from the future: %v", got)
+	}
+}
+
+// The outcome index: what was not routed, found without reading the
+// journal; a reroute takes the message out of it until routed again.
+func TestListByOutcome(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	states := []OutcomeState{Routed, Failed, Unrouted, Failed, Skipped, Routed}
+	for i, st := range states {
+		r := rec(fmt.Sprint("c", i))
+		s.Append(ctx, r)
+		s.Route(r.Seq, Outcome{State: st, Key: "P"}, nil)
+	}
+	list := func(q Query) string {
+		var out []uint64
+		if _, err := s.List(q, func(r *Record) bool { out = append(out, r.Seq); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out)
+	}
+	if got := list(Query{Outcome: Failed}); got != "[4 2]" {
+		t.Errorf("failed: %s", got)
+	}
+	if got := list(Query{Outcome: Routed}); got != "[6 1]" {
+		t.Errorf("routed (no index: read and checked): %s", got)
+	}
+	if got := list(Query{Outcome: Skipped, Patient: "P"}); got != "[5]" {
+		t.Errorf("skipped, by patient: %s", got)
+	}
+	if _, err := s.Reroute(2); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(Query{Outcome: Failed}); got != "[4]" {
+		t.Errorf("failed after rerouting 2: %s", got)
+	}
+	s.Route(2, Outcome{State: Routed, Key: "P"}, nil)
+	if got := list(Query{Outcome: Failed}); got != "[4]" {
+		t.Errorf("failed after 2 was routed: %s", got)
+	}
+}
+
+// A store written before the indexes gets them when opened.
+func TestIndexBackfill(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 4 {
+		r := rec(fmt.Sprint("c", i))
+		s.Append(ctx, r)
+		s.Route(r.Seq, Outcome{State: []OutcomeState{Routed, Failed}[i%2]}, nil)
+	}
+	// as an earlier version left it: no index entries, no meta
+	for _, t := range []byte{tByType, tBySender, tByControl, tByStatus, tByOutcome} {
+		s.db.DeleteRange([]byte{t}, []byte{t + 1}, nil)
+	}
+	s.db.Delete(key(tMeta, "index"), nil)
+	s.Close()
+	s = open(t, dir, Options{})
+	var got []uint64
+	s.List(Query{Outcome: Failed, Type: "ADT"}, func(r *Record) bool { got = append(got, r.Seq); return true })
+	if fmt.Sprint(got) != "[4 2]" {
+		t.Errorf("after backfill: %v", got)
+	}
+	got = nil
+	s.List(Query{ControlID: "c2"}, func(r *Record) bool { got = append(got, r.Seq); return true })
+	if fmt.Sprint(got) != "[3]" {
+		t.Errorf("by control id after backfill: %v", got)
 	}
 }
 
