@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/hl7/structure"
 	"github.com/plexus-hl7/plexus/internal/suggest"
 	"github.com/plexus-hl7/plexus/transforms/datatype"
 	"github.com/plexus-hl7/plexus/transforms/fhir"
@@ -37,7 +38,23 @@ type Rules struct {
 	paths     []compiledPath
 	nslots    int
 	segIDs    []string // segment IDs used, indexed by compiledPath.sid
+
+	// structure is the message structure the rules are written for
+	// (structure: ORU_R01): with it segments are looked up in their
+	// group (the OBR of an OBX's order group, the NTEs of an OBX) and
+	// foreach may name a group. contains[node ID][sid] says whether that
+	// segment may occur in that group, as its own or in a group in it.
+	structure *structure.Node
+	contains  [][]containment
 }
+
+type containment uint8
+
+const (
+	inNone   containment = iota
+	inDirect             // a segment of the group itself (it may also be in groups in it)
+	inNested             // only in groups in it
+)
 
 type compiledPath struct {
 	path hl7.Path
@@ -54,8 +71,11 @@ type resourceRule struct {
 	pos     Pos
 	when    *program
 	foreach int // segment id number, -1 for none
-	key     *program
-	sets    []*setRule
+	// foreachGroup marks, by node ID, the groups of `foreach: GROUP`
+	// (nil for none): one resource per instance of them.
+	foreachGroup []bool
+	key          *program
+	sets         []*setRule
 }
 
 type setRule struct {
@@ -80,6 +100,9 @@ type setRule struct {
 	// of that field, in which PV1[7] (and its components) is the repetition.
 	foreachField *hl7.Path
 	foreachSID   int
+	// foreachGroup: one element per instance of these groups (by node
+	// ID) in the resource's own group.
+	foreachGroup []bool
 }
 
 // elemStep is one step of an element path as written in a rule:
@@ -156,6 +179,16 @@ func compileFile(rf *ruleFile) (*Rules, LoadErrors) {
 	default:
 		c.errorf(rf.pos, "on_error %q is not reject or partial", rf.OnError)
 	}
+	if rf.Structure != nil {
+		c.r.structure = structure.Lookup(rf.Structure.text)
+		if c.r.structure == nil {
+			msg := fmt.Sprintf("structure %q is not a message structure Plexus knows", rf.Structure.text)
+			if s := suggest.Closest(rf.Structure.text, structure.Names()); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			c.errorf(rf.Structure.pos, "%s (known: %s)", msg, strings.Join(structure.Names(), ", "))
+		}
+	}
 	if rf.Timezone != nil {
 		loc, err := time.LoadLocation(rf.Timezone.text)
 		if err != nil {
@@ -193,6 +226,21 @@ func compileFile(rf *ruleFile) (*Rules, LoadErrors) {
 	c.r.segIDs = make([]string, len(c.sids))
 	for id, n := range c.sids {
 		c.r.segIDs[n] = id
+	}
+	if st := c.r.structure; st != nil {
+		for _, n := range st.Nodes() {
+			row := make([]containment, len(c.r.segIDs))
+			for sid, id := range c.r.segIDs {
+				switch {
+				case !n.Group || !n.Contains(id):
+				case slices.ContainsFunc(n.Children, func(k *structure.Node) bool { return !k.Group && k.Name == id }):
+					row[sid] = inDirect
+				default:
+					row[sid] = inNested
+				}
+			}
+			c.r.contains = append(c.r.contains, row)
+		}
 	}
 	c.r.assignSlots()
 	return c.r, c.errs
@@ -261,10 +309,13 @@ func (c *compiler) resource(rr *ruleResource) *resourceRule {
 	}
 	if rr.Foreach != nil {
 		seg := rr.Foreach.text
-		if _, err := hl7.ParsePath(seg); err != nil || strings.ContainsAny(seg, "-.[(") {
-			c.errorf(rr.Foreach.pos, "foreach %q must name a segment, e.g. foreach: OBX", seg)
-		} else {
+		switch {
+		case isSegmentID(seg):
 			res.foreach = c.sid(seg)
+		case isGroupName(seg):
+			res.foreachGroup = c.groups(rr.Foreach)
+		default:
+			c.errorf(rr.Foreach.pos, "foreach %q must name a segment (foreach: OBX) or a segment group of the structure (foreach: ORDER_OBSERVATION)", seg)
 		}
 	}
 	if rr.When != nil {
@@ -429,8 +480,10 @@ func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRu
 			case fieldRef(seg) != nil:
 				sr.foreachField = fieldRef(seg)
 				sr.foreachSID = c.sid(sr.foreachField.Seg)
+			case isGroupName(seg):
+				sr.foreachGroup = c.groups(se.foreach)
 			default:
-				c.errorf(se.foreach.pos, "foreach %q must name a segment (foreach: NK1) or a field (foreach: PV1[7])", seg)
+				c.errorf(se.foreach.pos, "foreach %q must name a segment (foreach: NK1), a field (foreach: PV1[7]) or a segment group of the structure (foreach: OBSERVATION)", seg)
 			}
 		}
 		if se.when != nil {
@@ -657,6 +710,45 @@ func (p *patcher) replaceWithField(n *ast.Node, path hl7.Path) {
 	}
 	p.fields[call] = len(c.r.paths) - 1
 	ast.Patch(n, call)
+}
+
+// isGroupName reports whether s reads as a segment group's name or path
+// (ORDER_OBSERVATION, PATIENT_RESULT.ORDER_OBSERVATION): upper case, more
+// than a segment ID.
+func isGroupName(s string) bool {
+	if len(s) <= 3 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// groups resolves `foreach: GROUP` against the rules' structure: the
+// groups of that name (or dotted path), marked by node ID.
+func (c *compiler) groups(s *scalar) []bool {
+	st := c.r.structure
+	if st == nil {
+		c.errorf(s.pos, "foreach %s names a segment group: say which message structure the rules are for (structure: ORU_R01 at the top of the file)", s.text)
+		return nil
+	}
+	nodes := st.Groups(s.text)
+	if len(nodes) == 0 {
+		msg := fmt.Sprintf("%s has no segment group %s", st.Name, s.text)
+		if sg := suggest.Closest(s.text, st.GroupNames()); sg != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", sg)
+		}
+		c.errorf(s.pos, "%s (its groups: %s)", msg, strings.Join(st.GroupNames(), ", "))
+		return nil
+	}
+	set := make([]bool, len(st.Nodes()))
+	for _, n := range nodes {
+		set[n.ID] = true
+	}
+	return set
 }
 
 // fieldRef reads `PV1[7]`, a field as a block's foreach names it.

@@ -31,7 +31,15 @@
 // subcomponent 2, and v("PID-3[2].4.1") any path, repetitions included.
 // The compiler patches each into indexed access to a path parsed once.
 // Inside a foreach, a segment other than the foreach one is the nearest
-// occurrence before the current one (an OBX's OBR). msg is the header
+// occurrence before the current one (an OBX's OBR).
+//
+// A rule file that names its message structure (structure: ORU_R01; the
+// structures of package hl7/structure) gets segment groups: the message's
+// groups are found by the structure, `foreach` may name a group (foreach:
+// ORDER_OBSERVATION, one resource or element per instance), and inside a
+// foreach a segment is looked up in the group where the structure puts it:
+// the ORC of an OBR's own order group (absent if that group has none, not
+// an earlier group's), an OBX's own NTEs (not the next order's). msg is the header
 // (msg.type, msg.event, msg.controlId, ...). Functions: the converters of
 // package datatype by name (cx, xpn, dtm, cwe, ...; a field's repetitions
 // are each converted), code/coding/concept/table("VocabularyMap", FIELD)

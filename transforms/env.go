@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/hl7/structure"
 	"github.com/plexus-hl7/plexus/transforms/datatype"
 	"github.com/plexus-hl7/plexus/transforms/fhirjson"
 )
@@ -41,6 +42,12 @@ type Env struct {
 	rules  *Rules
 	segPos [][]int // per segment ID the rules use: its indices in the message
 	cur    int     // segment index of the foreach occurrence being converted; -1 outside
+	// groups are the message's group instances when the rules name a
+	// structure (empty otherwise); scope is the group instance being
+	// converted (the innermost one of cur, or a `foreach: GROUP`'s), -1
+	// for the message.
+	groups structure.Groups
+	scope  int
 	slots  []Field // one per distinct compiled field path
 	// gen changes whenever what a path means may change (another message,
 	// segment or repetition): a slot resolved in this gen is still right.
@@ -73,12 +80,14 @@ type Env struct {
 	rest    []byte
 	textBuf []byte
 	xs      []xval
+	xsInts  []int // group instances of a foreach: GROUP rule
 	vals    []fhirjson.Value
 }
 
 // instance is one resource a rule produces for a message.
 type instance struct {
-	seg    int    // the foreach segment's index; -1 for rules without foreach
+	seg    int    // the foreach segment's index (a group's first); -1 for rules without foreach
+	group  int    // the group instance of a `foreach: GROUP` rule; -1 otherwise
 	urn    string // urn:uuid:<id>, its fullUrl
 	id     string // urn's last 36 bytes
 	put    string // <type>/<id>, its request's URL (transaction and batch)
@@ -92,7 +101,11 @@ type instance struct {
 // segment finds the occurrence of segment id number sid that path p means in
 // the current context: an explicit occurrence; else the foreach segment
 // itself; else, inside a foreach, the nearest occurrence before it (the OBR
-// of an OBX's order group); else the first.
+// of an OBX's order group); else the first. With a structure, inside a
+// foreach the search is confined to the group of the current scope (or of
+// the scopes around it) where the structure puts that segment, and finds
+// nothing when that group instance has none: the ORC of an order group
+// without one is absent, not an earlier group's.
 func (e *Env) segment(sid int, occ int) int {
 	pos := e.segPos[sid]
 	if len(pos) == 0 {
@@ -107,23 +120,78 @@ func (e *Env) segment(sid int, occ int) int {
 	if e.cur < 0 {
 		return pos[0]
 	}
-	best := -1
+	g, ok := e.groupOf(sid)
+	lo, hi := 0, int(^uint(0)>>1)
+	if ok {
+		lo, hi = g.lo, g.hi
+	}
+	best, first := -1, -1
 	for _, p := range pos {
+		if p == e.cur {
+			return p // the foreach segment itself, wherever the structure put it
+		}
+		if p >= hi {
+			break
+		}
+		if p < lo || g.direct && e.groups.Of[p] != g.inst {
+			continue
+		}
+		if first < 0 {
+			first = p
+		}
 		if p > e.cur {
 			break
 		}
 		best = p
 	}
 	if best < 0 {
-		return pos[0]
+		return first
 	}
 	return best
 }
 
-// at makes segment index seg the current context (-1: none).
+// segGroup is where a segment is looked for: the segments [lo, hi) of
+// group instance inst; with direct, only those of inst itself, not of
+// the groups in it (an order group's NTEs, not its observations').
+type segGroup struct {
+	lo, hi, inst int
+	direct       bool
+}
+
+// groupOf finds the group instance, from the current scope outwards, that
+// the structure says segment sid belongs in; ok is false outside groups
+// (no structure, or the message level).
+func (e *Env) groupOf(sid int) (segGroup, bool) {
+	for in := e.scope; in >= 0; {
+		inst := &e.groups.Instances[in]
+		switch e.rules.contains[inst.Node.ID][sid] {
+		case inDirect:
+			return segGroup{lo: inst.Start, hi: inst.End, inst: in, direct: true}, true
+		case inNested:
+			return segGroup{lo: inst.Start, hi: inst.End, inst: in}, true
+		}
+		in = inst.Parent
+	}
+	return segGroup{}, false
+}
+
+// at makes segment index seg the current context (-1: none), in its
+// innermost group.
 func (e *Env) at(seg int) {
-	if e.cur != seg {
-		e.cur = seg
+	scope := -1
+	if seg >= 0 && len(e.groups.Of) > seg {
+		scope = e.groups.Of[seg]
+	}
+	e.moveTo(seg, scope)
+}
+
+// atGroup makes group instance in the current context: its first segment,
+// in it.
+func (e *Env) atGroup(in int) { e.moveTo(e.groups.Instances[in].Start, in) }
+
+func (e *Env) moveTo(seg, scope int) {
+	if e.cur != seg || e.scope != scope {
+		e.cur, e.scope = seg, scope
 		e.gen++
 	}
 }

@@ -74,6 +74,7 @@ type ruleFile struct {
 	Description string
 	Bundle      string
 	Extends     *scalar
+	Structure   *scalar
 	Timezone    *scalar
 	OnError     string
 	Resources   []*ruleResource
@@ -147,6 +148,7 @@ func parseRules(file string, src []byte) (*ruleFile, LoadErrors) {
 		"description": func(n ast.Node) { rf.Description = d.str(n, "description") },
 		"bundle":      func(n ast.Node) { rf.Bundle = d.str(n, "bundle") },
 		"extends":     func(n ast.Node) { rf.Extends = d.scalar(n, "extends") },
+		"structure":   func(n ast.Node) { rf.Structure = d.scalar(n, "structure") },
 		"timezone":    func(n ast.Node) { rf.Timezone = d.scalar(n, "timezone") },
 		"on_error":    func(n ast.Node) { rf.OnError = d.str(n, "on_error") },
 		"resources": func(n ast.Node) {

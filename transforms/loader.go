@@ -143,8 +143,8 @@ func (l *Loader) expand(rf *ruleFile, file string, seen map[string]bool) LoadErr
 			continue
 		}
 		delete(seen, pfile)
-		if part.Bundle != "" || part.Extends != nil || part.Timezone != nil || part.OnError != "" {
-			errs = append(errs, &LoadError{Pos: part.pos, Msg: "a part holds only name, description and resources (bundle, extends, timezone and on_error belong to the map that includes it)"})
+		if part.Bundle != "" || part.Extends != nil || part.Timezone != nil || part.OnError != "" || part.Structure != nil {
+			errs = append(errs, &LoadError{Pos: part.pos, Msg: "a part holds only name, description and resources (bundle, extends, structure, timezone and on_error belong to the map that includes it)"})
 		}
 		for _, pr := range part.Resources {
 			if _, dup := included[pr.ID]; dup && pr.ID != "" {
@@ -176,6 +176,9 @@ func merge(base, over *ruleFile) (*ruleFile, LoadErrors) {
 	}
 	if over.Timezone != nil {
 		out.Timezone = over.Timezone
+	}
+	if over.Structure != nil {
+		out.Structure = over.Structure
 	}
 	if over.OnError != "" {
 		out.OnError = over.OnError

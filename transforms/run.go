@@ -170,8 +170,13 @@ func headerOf(m *hl7.Message) Header {
 
 func (e *Env) start(r *Rules, m *hl7.Message) {
 	e.Msg = headerOf(m)
-	e.m, e.rules, e.cur, e.repSID = m, r, -1, -1
+	e.m, e.rules, e.cur, e.scope, e.repSID = m, r, -1, -1, -1
 	e.gen++ // what the slots hold is of another message
+	if r.structure != nil {
+		e.groups.Match(r.structure, m)
+	} else {
+		e.groups.Instances, e.groups.Of = e.groups.Instances[:0], e.groups.Of[:0]
+	}
 	for len(e.segPos) < len(r.segIDs) {
 		e.segPos = append(e.segPos, nil)
 	}
@@ -218,9 +223,9 @@ func (e *Env) start(r *Rules, m *hl7.Message) {
 func (e *Env) release() {
 	clear(e.placedIDs)
 	*e = Env{
-		segPos: e.segPos, slots: e.slots[:0], gen: e.gen, inst: e.inst, vm: e.vm, ctx: e.ctx,
+		segPos: e.segPos, slots: e.slots[:0], gen: e.gen, inst: e.inst, vm: e.vm, ctx: e.ctx, groups: e.groups,
 		arena: e.arena, out: keep(e.out), hash: e.hash, ids: e.ids[:0], rest: keep(e.rest), textBuf: keep(e.textBuf),
-		xs: e.xs[:0], vals: e.vals[:0], placed: keep(e.placed), placedIDs: e.placedIDs,
+		xs: e.xs[:0], xsInts: e.xsInts[:0], vals: e.vals[:0], placed: keep(e.placed), placedIDs: e.placedIDs,
 	}
 	e.ctx.Location = nil
 	envPool.Put(e)
@@ -352,11 +357,27 @@ const idBlock = 4096
 func (e *Env) instances(ri int, rr *resourceRule) {
 	one := [1]int{-1}
 	positions := one[:]
-	if rr.foreach >= 0 {
+	switch {
+	case rr.foreach >= 0:
 		positions = e.segPos[rr.foreach]
+	case rr.foreachGroup != nil:
+		positions = e.xsInts[:0]
+		for i, in := range e.groups.Instances {
+			if rr.foreachGroup[in.Node.ID] {
+				positions = append(positions, i)
+			}
+		}
+		e.xsInts = positions
 	}
 	for n, pos := range positions {
-		e.at(pos)
+		group := -1
+		if rr.foreachGroup != nil {
+			group = pos
+			e.atGroup(group)
+			pos = e.groups.Instances[group].Start
+		} else {
+			e.at(pos)
+		}
 		if rr.when != nil {
 			ok, err := e.runBool(rr.when)
 			if err != nil {
@@ -367,7 +388,7 @@ func (e *Env) instances(ri int, rr *resourceRule) {
 				continue
 			}
 		}
-		in := instance{seg: pos}
+		in := instance{seg: pos, group: group}
 		if rr.key != nil {
 			if rr.key.fast != nil && rr.key.fast.kind == xJSON {
 				x, err := e.evalNode(rr.key.fast)
@@ -465,7 +486,11 @@ type sink struct {
 // build computes the elements of one resource and appends its Bundle entry
 // to e.out.
 func (e *Env) build(rr *resourceRule, in *instance) {
-	e.at(in.seg)
+	if in.group >= 0 {
+		e.atGroup(in.group)
+	} else {
+		e.at(in.seg)
+	}
 	body := e.arena.Builder(len(rr.sets) + 2)
 	body.Set("resourceType", fhirjson.Str(rr.typ))
 	conditional := in.keyed && e.rules.txn()
@@ -492,14 +517,19 @@ func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 		}
 		return
 	}
-	saved, savedRep := e.cur, [3]int{e.repSID, e.repField, e.repIdx}
+	saved, savedScope, savedRep := e.cur, e.scope, [3]int{e.repSID, e.repField, e.repIdx}
 	switch {
 	case sr.foreach >= 0:
-		// the occurrences that belong to the resource being built: all of
+		// the occurrences that belong to the resource being built: with a
+		// structure, those in the group of the current scope (or around
+		// it) where the structure puts them (an OBX's NTEs); else all of
 		// them, or, in a foreach resource, those after its segment and
-		// before the next occurrence of it (an OBX's NTEs)
+		// before the next occurrence of it
 		lo, hi := -1, int(^uint(0)>>1)
-		if rr.foreach >= 0 && saved >= 0 {
+		g, grouped := e.groupOf(sr.foreach)
+		if grouped {
+			lo, hi = g.lo-1, g.hi
+		} else if rr.foreach >= 0 && saved >= 0 {
 			lo = saved
 			for _, p := range e.segPos[rr.foreach] {
 				if p > saved {
@@ -509,28 +539,49 @@ func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 			}
 		}
 		for _, p := range e.segPos[sr.foreach] {
-			if p > lo && p < hi {
-				e.blockElem(rr, sr, sk, p, 0)
+			if p > lo && p < hi && (!g.direct || e.groups.Of[p] == g.inst) {
+				e.blockElem(rr, sr, sk, p, 0, -1)
+			}
+		}
+	case sr.foreachGroup != nil:
+		// the instances of the group inside the current scope
+		lo, hi := -1, int(^uint(0)>>1)
+		if savedScope >= 0 {
+			lo, hi = e.groups.Instances[savedScope].Start, e.groups.Instances[savedScope].End
+		}
+		for i := range e.groups.Instances {
+			in := &e.groups.Instances[i]
+			if sr.foreachGroup[in.Node.ID] && in.Start >= lo && in.End <= hi && i != savedScope {
+				e.blockElem(rr, sr, sk, in.Start, 0, i)
 			}
 		}
 	case sr.foreachField != nil:
 		if seg := e.segment(sr.foreachSID, 0); seg >= 0 {
 			reps := e.m.Segment(seg).Field(sr.foreachField.Field).Reps()
 			for r := 1; r <= reps; r++ {
-				e.blockElem(rr, sr, sk, saved, r)
+				e.blockElem(rr, sr, sk, saved, r, -1)
 			}
 		}
 	default:
-		e.blockElem(rr, sr, sk, saved, 0)
+		e.blockElem(rr, sr, sk, saved, 0, -1)
 	}
-	e.at(saved)
+	e.moveTo(saved, savedScope)
 	e.atRep(savedRep[0], savedRep[1], savedRep[2])
 }
 
 // blockElem builds one element of block sr at segment seg (and repetition
-// rep of its foreach field, when rep > 0).
-func (e *Env) blockElem(rr *resourceRule, sr *setRule, sk *sink, seg, rep int) {
-	e.at(seg)
+// rep of its foreach field, when rep > 0; in group instance group, when
+// that is not -1).
+func (e *Env) blockElem(rr *resourceRule, sr *setRule, sk *sink, seg, rep, group int) {
+	switch {
+	case group >= 0:
+		e.atGroup(group)
+	case seg == e.cur:
+		// a block without foreach, or one per repetition of a field: the
+		// resource's own place (and scope, which may be a group's)
+	default:
+		e.at(seg)
+	}
 	if rep > 0 {
 		e.atRep(sr.foreachSID, sr.foreachField.Field, rep)
 	}
