@@ -117,9 +117,6 @@ func (e *Env) segment(sid int, occ int) int {
 		}
 		return -1
 	}
-	if e.cur < 0 {
-		return pos[0]
-	}
 	g, ok := e.groupOf(sid)
 	lo, hi := 0, int(^uint(0)>>1)
 	if ok {
@@ -139,7 +136,7 @@ func (e *Env) segment(sid int, occ int) int {
 		if first < 0 {
 			first = p
 		}
-		if p > e.cur {
+		if e.cur < 0 || p > e.cur {
 			break
 		}
 		best = p
@@ -159,9 +156,14 @@ type segGroup struct {
 }
 
 // groupOf finds the group instance, from the current scope outwards, that
-// the structure says segment sid belongs in; ok is false outside groups
-// (no structure, or the message level).
+// the structure says segment sid belongs in, up to the message itself
+// (inst -1), which counts only where the structure has the segment at
+// the message level (SIU_S12's NTEs, not its resources'); ok is false
+// otherwise (no structure, or a segment only in groups, read message-wide).
 func (e *Env) groupOf(sid int) (segGroup, bool) {
+	if e.rules.structure == nil {
+		return segGroup{}, false
+	}
 	for in := e.scope; in >= 0; {
 		inst := &e.groups.Instances[in]
 		switch e.rules.contains[inst.Node.ID][sid] {
@@ -171,6 +173,9 @@ func (e *Env) groupOf(sid int) (segGroup, bool) {
 			return segGroup{lo: inst.Start, hi: inst.End, inst: in}, true
 		}
 		in = inst.Parent
+	}
+	if e.rules.contains[0][sid] == inDirect {
+		return segGroup{lo: 0, hi: int(^uint(0) >> 1), inst: -1, direct: true}, true
 	}
 	return segGroup{}, false
 }

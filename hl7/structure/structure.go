@@ -303,9 +303,25 @@ func (g *Groups) Match(s *Node, m *hl7.Message) {
 	g.Of = g.Of[:0]
 	g.stack = append(g.stack[:0], frame{node: s, child: -1, inst: -1})
 	for i := 0; i < m.Len(); i++ {
-		g.place(string(m.Segment(i).IDBytes()), i)
-		top := g.stack[len(g.stack)-1]
-		g.Of = append(g.Of, top.inst)
+		id := string(m.Segment(i).IDBytes())
+		of := g.stack[len(g.stack)-1].inst
+		if !g.place(id, i) && s.Contains(id) {
+			// No place for it here (out of order): it joins the innermost
+			// open group that may hold it at all (an NK1 after the PV1
+			// joins the PATIENT group, not VISIT), else the message. A
+			// segment the structure does not know (Z) stays in the
+			// innermost open group, beside the segment it extends.
+			of = -1
+			for l := len(g.stack) - 1; l > 0; l-- {
+				if g.stack[l].node.Contains(id) {
+					of = g.stack[l].inst
+					break
+				}
+			}
+		} else {
+			of = g.stack[len(g.stack)-1].inst
+		}
+		g.Of = append(g.Of, of)
 		for _, f := range g.stack {
 			if f.inst >= 0 {
 				g.Instances[f.inst].End = i + 1
@@ -317,15 +333,16 @@ func (g *Groups) Match(s *Node, m *hl7.Message) {
 // place moves the cursor to where segment id, at index i, belongs: the same
 // repeating segment again; else a later child of the innermost group, or
 // of the groups around it, outwards; else a new occurrence of a repeating
-// group it can begin. A segment with no place stays where the cursor is.
-func (g *Groups) place(id string, i int) {
+// group it can begin. A segment with no place leaves the cursor where it
+// is (false).
+func (g *Groups) place(id string, i int) bool {
 	for level := len(g.stack) - 1; level >= 0; level-- {
 		f := &g.stack[level]
 		kids := f.node.Children
 		if f.child >= 0 {
 			if c := kids[f.child]; !c.Group && c.Repeating && c.Name == id {
 				g.stack = g.stack[:level+1]
-				return
+				return true
 			}
 		}
 		for j := f.child + 1; j < len(kids); j++ {
@@ -333,22 +350,23 @@ func (g *Groups) place(id string, i int) {
 			if !c.Group && c.Name == id {
 				g.stack = g.stack[:level+1]
 				g.stack[level].child = j
-				return
+				return true
 			}
 			if c.Group && canStart(c, id) {
 				g.stack = g.stack[:level+1]
 				g.stack[level].child = j
 				g.enter(c, id, i, level)
-				return
+				return true
 			}
 		}
 		if level > 0 && f.node.Repeating && canStart(f.node, id) {
 			node := f.node
 			g.stack = g.stack[:level]
 			g.enter(node, id, i, level-1)
-			return
+			return true
 		}
 	}
+	return false
 }
 
 // enter opens an instance of group n (in the frame at parent) at segment i
