@@ -40,21 +40,24 @@ type Rules struct {
 	segIDs    []string // segment IDs used, indexed by compiledPath.sid
 
 	// structure is the message structure the rules are written for
-	// (structure: ORU_R01): with it segments are looked up in their
-	// group (the OBR of an OBX's order group, the NTEs of an OBX) and
-	// foreach may name a group. contains[node ID][sid] says whether that
-	// segment may occur in that group, as its own or in a group in it.
+	// (structure: ORU_R01): with it segments are read in their groups (the
+	// OBR of an OBX's order group, the NTEs of an OBX) and foreach may
+	// name a group. near[node ID][sid] says, for a scope in that group,
+	// where segment sid is read (nil: message-wide).
 	structure *structure.Node
-	contains  [][]containment
+	near      [][]*nearSlots
 }
 
-type containment uint8
-
-const (
-	inNone   containment = iota
-	inDirect             // a segment of the group itself (it may also be in groups in it)
-	inNested             // only in groups in it
-)
+// nearSlots is where a segment is read from a scope: the segment nodes
+// of that name nearest to the scope's group in the structure (fewest
+// steps up to a common group and down to the segment: an OBX's NTE is
+// OBSERVATION.NTE, not ORDER_OBSERVATION.NTE; an OBR's ORC in OML_O21 is
+// ORDER.ORC, not that of a prior result), in the instance of the group
+// up steps above the scope's.
+type nearSlots struct {
+	up    int
+	slots []bool // by node ID
+}
 
 type compiledPath struct {
 	path hl7.Path
@@ -228,19 +231,7 @@ func compileFile(rf *ruleFile) (*Rules, LoadErrors) {
 		c.r.segIDs[n] = id
 	}
 	if st := c.r.structure; st != nil {
-		for _, n := range st.Nodes() {
-			row := make([]containment, len(c.r.segIDs))
-			for sid, id := range c.r.segIDs {
-				switch {
-				case !n.Group || !n.Contains(id):
-				case slices.ContainsFunc(n.Children, func(k *structure.Node) bool { return !k.Group && k.Name == id }):
-					row[sid] = inDirect
-				default:
-					row[sid] = inNested
-				}
-			}
-			c.r.contains = append(c.r.contains, row)
-		}
+		c.r.near = nearest(st, c.r.segIDs)
 	}
 	c.r.assignSlots()
 	return c.r, c.errs
@@ -710,6 +701,55 @@ func (p *patcher) replaceWithField(n *ast.Node, path hl7.Path) {
 	}
 	p.fields[call] = len(c.r.paths) - 1
 	ast.Patch(n, call)
+}
+
+// nearest computes Rules.near for structure st: for every group and every
+// segment the rules read, the nearest segment nodes of that name.
+func nearest(st *structure.Node, segIDs []string) [][]*nearSlots {
+	nodes := st.Nodes()
+	out := make([][]*nearSlots, len(nodes))
+	for _, g := range nodes {
+		if !g.Group {
+			continue
+		}
+		out[g.ID] = make([]*nearSlots, len(segIDs))
+		for sid, id := range segIDs {
+			best, up := -1, 0
+			var slots []bool
+			for _, s := range nodes {
+				if s.Group || s.Name != id {
+					continue
+				}
+				// steps from g up to the common group, and down to s
+				a, u := g, 0
+				for !isAncestor(a, s) {
+					a, u = a.Parent, u+1
+				}
+				d := u + s.Depth() - a.Depth()
+				switch {
+				case best < 0 || d < best:
+					best, up, slots = d, u, make([]bool, len(nodes))
+				case d > best:
+					continue
+				}
+				up = max(up, u)
+				slots[s.ID] = true
+			}
+			if best >= 0 {
+				out[g.ID][sid] = &nearSlots{up: up, slots: slots}
+			}
+		}
+	}
+	return out
+}
+
+func isAncestor(a, n *structure.Node) bool {
+	for x := n; x != nil; x = x.Parent {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 // isGroupName reports whether s reads as a segment group's name or path

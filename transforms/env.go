@@ -117,20 +117,16 @@ func (e *Env) segment(sid int, occ int) int {
 		}
 		return -1
 	}
-	g, ok := e.groupOf(sid)
-	lo, hi := 0, int(^uint(0)>>1)
-	if ok {
-		lo, hi = g.lo, g.hi
-	}
+	g, grouped := e.groupOf(sid)
 	best, first := -1, -1
 	for _, p := range pos {
 		if p == e.cur {
 			return p // the foreach segment itself, wherever the structure put it
 		}
-		if p >= hi {
+		if grouped && p >= g.hi {
 			break
 		}
-		if p < lo || g.direct && e.groups.Of[p] != g.inst {
+		if grouped && !g.in(e, p) {
 			continue
 		}
 		if first < 0 {
@@ -147,37 +143,46 @@ func (e *Env) segment(sid int, occ int) int {
 	return best
 }
 
-// segGroup is where a segment is looked for: the segments [lo, hi) of
-// group instance inst; with direct, only those of inst itself, not of
-// the groups in it (an order group's NTEs, not its observations').
+// segGroup is where a segment is read: the segments [lo, hi) of a group
+// instance (the message: 0, max) that the structure matched to one of
+// slots.
 type segGroup struct {
-	lo, hi, inst int
-	direct       bool
+	lo, hi int
+	slots  []bool
 }
 
-// groupOf finds the group instance, from the current scope outwards, that
-// the structure says segment sid belongs in, up to the message itself
-// (inst -1), which counts only where the structure has the segment at
-// the message level (SIU_S12's NTEs, not its resources'); ok is false
-// otherwise (no structure, or a segment only in groups, read message-wide).
+// in reports whether segment index p is one of g's.
+func (g *segGroup) in(e *Env, p int) bool {
+	s := e.groups.Slot[p]
+	return p >= g.lo && p < g.hi && s != nil && g.slots[s.ID]
+}
+
+// groupOf finds where segment sid is read in the current scope, by the
+// structure (Rules.near): the occurrences matched to the segment nodes
+// nearest to the scope's group, within the instance of the group they
+// share with it. ok is false when the structure has no such segment (or
+// there is none): then it is read message-wide.
 func (e *Env) groupOf(sid int) (segGroup, bool) {
-	if e.rules.structure == nil {
+	if e.rules.structure == nil || len(e.groups.Slot) == 0 {
 		return segGroup{}, false
 	}
-	for in := e.scope; in >= 0; {
-		inst := &e.groups.Instances[in]
-		switch e.rules.contains[inst.Node.ID][sid] {
-		case inDirect:
-			return segGroup{lo: inst.Start, hi: inst.End, inst: in, direct: true}, true
-		case inNested:
-			return segGroup{lo: inst.Start, hi: inst.End, inst: in}, true
-		}
-		in = inst.Parent
+	node := 0
+	if e.scope >= 0 {
+		node = e.groups.Instances[e.scope].Node.ID
 	}
-	if e.rules.contains[0][sid] == inDirect {
-		return segGroup{lo: 0, hi: int(^uint(0) >> 1), inst: -1, direct: true}, true
+	ns := e.rules.near[node][sid]
+	if ns == nil {
+		return segGroup{}, false
 	}
-	return segGroup{}, false
+	in := e.scope
+	for i := 0; i < ns.up && in >= 0; i++ {
+		in = e.groups.Instances[in].Parent
+	}
+	g := segGroup{lo: 0, hi: int(^uint(0) >> 1), slots: ns.slots}
+	if in >= 0 {
+		g.lo, g.hi = e.groups.Instances[in].Start, e.groups.Instances[in].End
+	}
+	return g, true
 }
 
 // at makes segment index seg the current context (-1: none), in its

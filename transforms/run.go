@@ -527,9 +527,7 @@ func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 		// before the next occurrence of it
 		lo, hi := -1, int(^uint(0)>>1)
 		g, grouped := e.groupOf(sr.foreach)
-		if grouped {
-			lo, hi = g.lo-1, g.hi
-		} else if rr.foreach >= 0 && saved >= 0 {
+		if !grouped && rr.foreach >= 0 && saved >= 0 {
 			lo = saved
 			for _, p := range e.segPos[rr.foreach] {
 				if p > saved {
@@ -539,7 +537,7 @@ func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 			}
 		}
 		for _, p := range e.segPos[sr.foreach] {
-			if p > lo && p < hi && (!g.direct || e.groups.Of[p] == g.inst) {
+			if grouped && g.in(e, p) || !grouped && p > lo && p < hi {
 				e.blockElem(rr, sr, sk, p, 0, -1)
 			}
 		}

@@ -287,6 +287,9 @@ type Groups struct {
 	// Of holds, per segment index, the index of the innermost group
 	// instance it belongs to; -1 for the message itself.
 	Of []int
+	// Slot holds, per segment index, the segment node of the structure it
+	// was matched to; nil for a segment the structure does not have.
+	Slot []*Node
 
 	stack []frame
 }
@@ -301,10 +304,12 @@ type frame struct {
 func (g *Groups) Match(s *Node, m *hl7.Message) {
 	g.Instances = g.Instances[:0]
 	g.Of = g.Of[:0]
+	g.Slot = g.Slot[:0]
 	g.stack = append(g.stack[:0], frame{node: s, child: -1, inst: -1})
 	for i := 0; i < m.Len(); i++ {
 		id := string(m.Segment(i).IDBytes())
-		of := g.stack[len(g.stack)-1].inst
+		var of int
+		var slot *Node
 		if !g.place(id, i) && s.Contains(id) {
 			// No place for it here (out of order): it joins the innermost
 			// open group that may hold it at all (an NK1 after the PV1
@@ -312,16 +317,22 @@ func (g *Groups) Match(s *Node, m *hl7.Message) {
 			// segment the structure does not know (Z) stays in the
 			// innermost open group, beside the segment it extends.
 			of = -1
-			for l := len(g.stack) - 1; l > 0; l-- {
-				if g.stack[l].node.Contains(id) {
-					of = g.stack[l].inst
-					break
-				}
+			l := len(g.stack) - 1
+			for ; l > 0 && !g.stack[l].node.Contains(id); l-- {
 			}
+			if l > 0 {
+				of = g.stack[l].inst
+			}
+			slot = g.stack[l].node.slot(id)
 		} else {
-			of = g.stack[len(g.stack)-1].inst
+			top := g.stack[len(g.stack)-1]
+			of = top.inst
+			if top.child >= 0 && !top.node.Children[top.child].Group && top.node.Children[top.child].Name == id {
+				slot = top.node.Children[top.child]
+			}
 		}
 		g.Of = append(g.Of, of)
+		g.Slot = append(g.Slot, slot)
 		for _, f := range g.stack {
 			if f.inst >= 0 {
 				g.Instances[f.inst].End = i + 1
@@ -394,6 +405,32 @@ func (g *Groups) enter(n *Node, id string, i, parent int) {
 			return
 		}
 	}
+}
+
+// slot is the first segment node named id in group n (its own segments
+// before those of groups within).
+func (n *Node) slot(id string) *Node {
+	for _, c := range n.Children {
+		if !c.Group && c.Name == id {
+			return c
+		}
+	}
+	for _, c := range n.Children {
+		if c.Group && c.Contains(id) {
+			return c.slot(id)
+		}
+	}
+	return nil
+}
+
+// Depth is the number of groups from the structure down to n (0 for the
+// structure, 1 for its own segments and groups).
+func (n *Node) Depth() int {
+	d := 0
+	for x := n.Parent; x != nil; x = x.Parent {
+		d++
+	}
+	return d
 }
 
 // canStart reports whether segment id can be the first of group n: it is
