@@ -63,7 +63,10 @@ func XONOrganization(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return xonResource("Organization", c, v), nil
 }
 
-// xonLocation is XON[Location]: the same elements, for a Location.
+// xonLocation is XON[Location]: the elements of XON[Organization], for a
+// Location: XON.1 → name; XON.3 or XON.10 → identifier.value; XON.4 →
+// identifier-checkDigit; XON.5 → namingsystem-checkDigit; XON.6 →
+// identifier.system and assigner; XON.7 → identifier.type.
 func xonLocation(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	return xonResource("Location", c, v), nil
 }

@@ -142,7 +142,11 @@ func xcnReference(c *Context, p split) fhirjson.Value {
 
 // xcnPractitionerRole is XCN[PractitionerRole]: every row fills the
 // referenced Practitioner, so the PractitionerRole has only practitioner,
-// a logical Reference (see the file comment).
+// a logical Reference (see the file comment): XCN.1 and XCN.9 as its
+// identifier, the name as its display. Not mapped: XCN.2, XCN.3, XCN.4,
+// XCN.5, XCN.6, XCN.10, XCN.17, XCN.18, XCN.19 and XCN.20 as elements of
+// a Practitioner resource (Practitioner.name...): the reference is
+// logical, no Practitioner is made for a PractitionerRole.
 func xcnPractitionerRole(c *Context, v hl7.Value) (fhirjson.Value, error) {
 	var buf [21]hl7.Value
 	ref := xcnReference(c, splitField(v, buf[:]))
