@@ -62,6 +62,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newParseCmd(), newSendCmd(), newConvertCmd(), newValidateCmd(), newBenchCmd(), newServeCmd(), newReplayCmd())
+	root.AddCommand(newVersionCmd(), newParseCmd(), newSendCmd(), newConvertCmd(), newValidateCmd(), newBenchCmd(), newServeCmd(), newReplayCmd(), newMapsCmd())
 	return root
 }
