@@ -97,7 +97,8 @@ import (
 	"strings"
 )
 
-// FS holds the built-in maps, NAME.yaml at its root.
+// FS holds the built-in maps, NAME.yaml at its root, and the parts they
+// include, parts/NAME.yaml.
 //
 //go:embed *.yaml parts/*.yaml
 var FS embed.FS
