@@ -17,7 +17,7 @@ import (
 // walkCorpus calls fn for every message of the shared corpus (batch files
 // split; malformed/ and messages whose header does not parse left out), named by its path under the corpus and, in
 // a file of several, #n.
-func walkCorpus(t *testing.T, fn func(name string, raw []byte, h hl7.Header)) {
+func walkCorpus(t testing.TB, fn func(name string, raw []byte, h hl7.Header)) {
 	t.Helper()
 	dir := corpusDir(t)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

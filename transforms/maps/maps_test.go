@@ -265,7 +265,7 @@ func firstDiff(want, got string) string {
 
 // corpusDir finds the shared HL7 corpus beside the repository: required in
 // CI, skipped without it elsewhere.
-func corpusDir(t *testing.T) string {
+func corpusDir(t testing.TB) string {
 	t.Helper()
 	for _, c := range []string{os.Getenv("PLEXUS_CORPUS"), "../../../shared/corpus"} {
 		if c == "" {
