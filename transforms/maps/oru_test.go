@@ -292,3 +292,35 @@ func TestCorpusORU(t *testing.T) {
 	}
 	t.Logf("%d messages", n)
 }
+
+// TestORUParentChild: a culture (parent OBR with the organism) and its
+// susceptibility panel (child OBR whose OBR-26 names the parent's organism
+// OBX and OBR-29 the parent order). Each OBR makes its own
+// DiagnosticReport with its own results (checkORU); the IG's
+// OBR[DiagnosticReport] map has no target for OBR-26 and OBR-29, so the
+// reports are not linked (oru_r01.yaml says so).
+func TestORUParentChild(t *testing.T) {
+	msg := "MSH|^~\\&|LIS|LAB|EHR|HOSP|20240301120000-0500||ORU^R01^ORU_R01|PC-1|P|2.5.1\r" +
+		"PID|1||P9^^^HOSP^MR||Culture^Carl||19700101|M\r" +
+		"ORC|RE|PL7^EHR|FL7^LAB\r" +
+		"OBR|1|PL7^EHR|FL7^LAB|600-7^Bacteria identified in Blood by Culture^LN|||20240301080000-0500|||||||||||||||20240301113000-0500||MB|F\r" +
+		"OBX|1|CWE|600-7^Bacteria identified^LN|1|112283007^Escherichia coli^SCT||||||F\r" +
+		"ORC|RE|PL8^EHR|FL8^LAB|PL7^EHR\r" +
+		"OBR|2|PL8^EHR|FL8^LAB|29576-6^Bacterial susceptibility panel^LN|||20240301080000-0500|||||||||||||||20240301113000-0500||MB|F|600-7&Bacteria identified&LN^1^Escherichia coli||||PL7&EHR^FL7&LAB\r" +
+		"OBX|1|SN|18864-9^Ampicillin [Susceptibility]^LN|1|<=^2|ug/mL||S|||F\r" +
+		"OBX|2|SN|18993-6^Ciprofloxacin [Susceptibility]^LN|1|>^4|ug/mL||R|||F\r"
+	b := convertORU(t, "parent-child", []byte(msg))
+	var bundle struct{ Entry []oruEntry }
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	var results []int
+	for _, e := range bundle.Entry {
+		if e.Resource.ResourceType == "DiagnosticReport" {
+			results = append(results, len(e.Resource.Result))
+		}
+	}
+	if len(results) != 2 || results[0] != 1 || results[1] != 2 {
+		t.Errorf("reports' results %v, want [1 2]: the culture's organism, the panel's two", results)
+	}
+}
