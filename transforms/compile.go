@@ -46,6 +46,7 @@ type Rules struct {
 	// where segment sid is read (nil: message-wide).
 	structure *structure.Node
 	near      [][]*nearSlots
+	groupSets [][]bool // the groups of each within() call, by node ID
 }
 
 // nearSlots is where a segment is read from a scope: the segment nodes
@@ -671,6 +672,32 @@ func (p *patcher) Visit(n *ast.Node) {
 					}
 				}
 			}
+		case "before":
+			s, ok := singleString(node)
+			if !ok || !isSegmentID(s) {
+				p.fail(`before() takes a segment ID in quotes: before("PV1")`)
+				return
+			}
+			ast.Patch(n, &ast.CallNode{
+				Callee:    &ast.IdentifierNode{Value: "__before"},
+				Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.IntegerNode{Value: p.c.sid(s)}},
+			})
+		case "within":
+			s, ok := singleString(node)
+			if !ok || !isGroupName(s) {
+				p.fail(`within() takes a segment group's name in quotes: within("PROCEDURE")`)
+				return
+			}
+			set := p.c.groupSet(s)
+			if set == nil {
+				p.fail("%s", p.c.groupErr(s))
+				return
+			}
+			p.c.r.groupSets = append(p.c.r.groupSets, set)
+			ast.Patch(n, &ast.CallNode{
+				Callee:    &ast.IdentifierNode{Value: "__within"},
+				Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.IntegerNode{Value: len(p.c.r.groupSets) - 1}},
+			})
 		case "ref":
 			if len(node.Arguments) != 1 {
 				p.fail("ref() takes the id of a resource of this file: ref(patient)")
@@ -770,18 +797,26 @@ func isGroupName(s string) bool {
 // groups resolves `foreach: GROUP` against the rules' structure: the
 // groups of that name (or dotted path), marked by node ID.
 func (c *compiler) groups(s *scalar) []bool {
+	set := c.groupSet(s.text)
+	if set == nil {
+		msg := c.groupErr(s.text)
+		if c.r.structure == nil {
+			msg = fmt.Sprintf("foreach %s names a segment group: %s", s.text, msg)
+		}
+		c.errorf(s.pos, "%s", msg)
+	}
+	return set
+}
+
+// groupSet marks, by node ID, the groups of the rules' structure named
+// name (or dotted path); nil when there are none.
+func (c *compiler) groupSet(name string) []bool {
 	st := c.r.structure
 	if st == nil {
-		c.errorf(s.pos, "foreach %s names a segment group: say which message structure the rules are for (structure: ORU_R01 at the top of the file)", s.text)
 		return nil
 	}
-	nodes := st.Groups(s.text)
+	nodes := st.Groups(name)
 	if len(nodes) == 0 {
-		msg := fmt.Sprintf("%s has no segment group %s", st.Name, s.text)
-		if sg := suggest.Closest(s.text, st.GroupNames()); sg != "" {
-			msg += fmt.Sprintf(" (did you mean %s?)", sg)
-		}
-		c.errorf(s.pos, "%s (its groups: %s)", msg, strings.Join(st.GroupNames(), ", "))
 		return nil
 	}
 	set := make([]bool, len(st.Nodes()))
@@ -789,6 +824,31 @@ func (c *compiler) groups(s *scalar) []bool {
 		set[n.ID] = true
 	}
 	return set
+}
+
+// groupErr says why groupSet found no group name.
+func (c *compiler) groupErr(name string) string {
+	st := c.r.structure
+	if st == nil {
+		return "say which message structure the rules are for (structure: ORU_R01 at the top of the file)"
+	}
+	msg := fmt.Sprintf("%s has no segment group %s", st.Name, name)
+	if sg := suggest.Closest(name, st.GroupNames()); sg != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", sg)
+	}
+	return fmt.Sprintf("%s (its groups: %s)", msg, strings.Join(st.GroupNames(), ", "))
+}
+
+// singleString reads the one quoted argument of a call.
+func singleString(node *ast.CallNode) (string, bool) {
+	if len(node.Arguments) != 1 {
+		return "", false
+	}
+	s, ok := node.Arguments[0].(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	return s.Value, true
 }
 
 // fieldRef reads `PV1[7]`, a field as a block's foreach names it.
@@ -818,7 +878,7 @@ func isSegmentID(s string) bool {
 }
 
 // builtinFuncs are the rule language's own functions, for suggestions.
-var builtinFuncs = []string{"v", "ref", "text", "present", "table", "code", "coding", "concept"}
+var builtinFuncs = []string{"v", "ref", "text", "present", "table", "code", "coding", "concept", "before", "within"}
 
 // suggestFunc lists the functions a misspelt name most likely meant:
 // at most three within two edits, closest first.

@@ -39,7 +39,10 @@
 // ORDER_OBSERVATION, one resource or element per instance), and inside a
 // foreach a segment is looked up in the group where the structure puts it:
 // the ORC of an OBR's own order group (absent if that group has none, not
-// an earlier group's), an OBX's own NTEs (not the next order's). msg is the header
+// an earlier group's), an OBX's own NTEs (not the next order's). Where a
+// segment stands can be asked: within("PROCEDURE") (the current segment
+// is in such a group) and before("PV1") (that segment stands before the
+// current one: a ROL after PID or after PV1). msg is the header
 // (msg.type, msg.event, msg.controlId, ...). Functions: the converters of
 // package datatype by name (cx, xpn, dtm, cwe, ...; a field's repetitions
 // are each converted), code/coding/concept/table("VocabularyMap", FIELD)

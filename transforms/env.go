@@ -185,6 +185,26 @@ func (e *Env) groupOf(sid int) (segGroup, bool) {
 	return g, true
 }
 
+// before reports whether an occurrence of segment id number sid stands
+// before the current segment (false outside a foreach): before("PV1") in
+// a resource made per ROL tells a ROL after PID from one after PV1.
+func (e *Env) before(sid int) bool {
+	pos := e.segPos[sid]
+	return e.cur >= 0 && len(pos) > 0 && pos[0] < e.cur
+}
+
+// within reports whether the current scope is inside an instance of one
+// of the groups of within() call number i.
+func (e *Env) within(i int) bool {
+	set := e.rules.groupSets[i]
+	for in := e.scope; in >= 0; in = e.groups.Instances[in].Parent {
+		if set[e.groups.Instances[in].Node.ID] {
+			return true
+		}
+	}
+	return false
+}
+
 // at makes segment index seg the current context (-1: none), in its
 // innermost group.
 func (e *Env) at(seg int) {

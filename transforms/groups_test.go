@@ -163,3 +163,55 @@ func TestSegmentGroupErrors(t *testing.T) {
 		}
 	}
 }
+
+// before() and within() tell where a segment stands: a ROL after PID from
+// one after PV1, a ROL of a PROCEDURE group from the others.
+func TestBeforeWithin(t *testing.T) {
+	rules := `name: where
+bundle: collection
+structure: ADT_A01
+resources:
+  - id: role
+    resource: Basic
+    foreach: ROL
+    set:
+      code.text: text(ROL[3][1])
+      code.coding[0].code: 'within("PROCEDURE") ? "procedure" : (within("INSURANCE") ? "insurance" : (before("PV1") ? "visit" : "patient"))'
+`
+	r, err := Compile("where.yaml", []byte(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "MSH|^~\\&|A|B|C|D|20240101||ADT^A01^ADT_A01|1|P|2.5.1\rEVN|A01\rPID|1||1^^^H^MR\rROL|1|AD|PP\r" +
+		"PV1|1|I\rROL|2|AD|AT\rPR1|1||P1\rROL|3|AD|SURG\rIN1|1|PLAN\rROL|4|AD|INS\r"
+	m, err := hl7.Parse([]byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	var got []string
+	var b struct {
+		Entry []struct {
+			Resource map[string]any `json:"resource"`
+		} `json:"entry"`
+	}
+	json.Unmarshal(res.Bundle, &b)
+	for _, e := range b.Entry {
+		got = append(got, field(e.Resource, "code", "text")+":"+field(e.Resource, "code", "coding", "code"))
+	}
+	if want := "PP:patient AT:visit SURG:procedure INS:insurance"; strings.Join(got, " ") != want {
+		t.Errorf("got %s, want %s", strings.Join(got, " "), want)
+	}
+	for _, c := range []struct{ src, want string }{
+		{strings.Replace(rules, `within("PROCEDURE")`, `within("PROCEDUR")`, 1), "ADT_A01 has no segment group PROCEDUR (did you mean PROCEDURE?)"},
+		{strings.Replace(rules, `before("PV1")`, `before(PV1)`, 1), `before() takes a segment ID in quotes`},
+		{strings.Replace(rules, "structure: ADT_A01\n", "", 1), "say which message structure the rules are for"},
+	} {
+		if _, err := Compile("where.yaml", []byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v, want %q", err, c.want)
+		}
+	}
+}
