@@ -107,6 +107,8 @@ type setRule struct {
 	// foreachGroup: one element per instance of these groups (by node
 	// ID) in the resource's own group.
 	foreachGroup []bool
+	// this is `$this:` in a block: the value is the block's new element.
+	this bool
 }
 
 // elemStep is one step of an element path as written in a rule:
@@ -411,6 +413,9 @@ func (c *compiler) set(res *resourceRule, se setEntry) *setRule {
 
 // setIn compiles a set entry of a resource, or of the element block parent.
 func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRule {
+	if se.path.text == "$this" {
+		return c.setThis(res, parent, se)
+	}
 	steps, err := parseElemPath(se.path.text)
 	if err != nil {
 		c.errorf(se.path.pos, "element path %q: %v", se.path.text, err)
@@ -482,8 +487,15 @@ func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRu
 			sr.when = c.expr(se.when, reflect.TypeFor[bool](), res)
 		}
 		seen := map[string]bool{}
-		for _, sub := range se.block {
+		for i, sub := range se.block {
 			if r := c.setIn(res, sr, sub); r != nil {
+				if r.this {
+					if i != 0 {
+						c.errorf(sub.path.pos, "$this comes first in its block: the other entries set elements of what it gives")
+					}
+					sr.block = append(sr.block, r)
+					continue
+				}
 				if seen[r.label] && !r.steps[len(r.steps)-1].append {
 					c.errorf(sub.path.pos, "%s is set twice", r.label)
 				}
@@ -777,6 +789,28 @@ func isAncestor(a, n *structure.Node) bool {
 		}
 	}
 	return false
+}
+
+// setThis compiles `$this: EXPR` in an element block: the new element is
+// what EXPR gives (a converter's ContactPoint, say), and the block's other
+// entries then set or replace elements of it (use: "home"). It must come
+// first in its block.
+func (c *compiler) setThis(res *resourceRule, parent *setRule, se setEntry) *setRule {
+	if parent == nil {
+		c.errorf(se.path.pos, "$this is the element an element block builds: it goes inside a block (telecom[+]: with $this: xtn(PID[13]))")
+		return nil
+	}
+	if se.isBlock {
+		c.errorf(se.path.pos, "$this takes an expression, not a block")
+		return nil
+	}
+	sr := &setRule{pos: se.path.pos, label: parent.label, elem: parent.elem, resolved: parent.resolved,
+		offset: len(parent.resolved.Steps), foreach: -1, last: parent.resolved.Last(), this: true}
+	sr.prog = c.expr(se.value, nil, res)
+	if sr.prog != nil {
+		c.checkResult(sr, se.value)
+	}
+	return sr
 }
 
 // isGroupName reports whether s reads as a segment group's name or path

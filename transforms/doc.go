@@ -25,6 +25,13 @@
 //	contact[+]:
 //	  foreach: NK1
 //	  name: xpn(NK1[2])
+//	telecom[+home]:
+//	  foreach: PID[13]
+//	  $this: xtn(PID[13])
+//	  use: '!present(PID[13][2]) ? "home" : nil'
+//
+// `$this:` (first in a block) makes the new element what its expression
+// gives, and the block's other entries then set elements of it.
 //
 // In expressions HL7 reads like HL7 and costs nothing per message to look
 // up: PID is the segment, PID[3] field 3, PID[3][4][2] component 4,

@@ -215,3 +215,49 @@ resources:
 		}
 	}
 }
+
+// $this in a block: the element is the converter's, then refined — PID-13
+// "home" unless PID-13.2 says otherwise, per repetition.
+func TestBlockThis(t *testing.T) {
+	rules := `name: this
+bundle: collection
+resources:
+  - id: patient
+    resource: Patient
+    set:
+      telecom[+home]:
+        foreach: PID[13]
+        $this: xtn(PID[13])
+        use: '!present(PID[13][2]) ? "home" : nil'
+`
+	r, err := Compile("this.yaml", []byte(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hl7.Parse([]byte("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5.1\rPID|1||1^^^H^MR||DOE^J||||||||^^PH^^^555^1234567~^WPN^PH^^^555^7654321\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+	var b struct {
+		Entry []struct {
+			Resource map[string]any `json:"resource"`
+		} `json:"entry"`
+	}
+	json.Unmarshal(res.Bundle, &b)
+	if got := field(b.Entry[0].Resource, "telecom", "use"); got != "home,work" {
+		t.Errorf("telecom uses %q, want home,work: %s", got, res.Bundle)
+	}
+	for _, c := range []struct{ src, want string }{
+		{strings.Replace(rules, "        $this: xtn(PID[13])\n        use:", "        use:", 1) + "        $this: xtn(PID[13])\n", "$this comes first in its block"},
+		{strings.Replace(rules, "xtn(PID[13])", "xpn(PID[5])", 1), "Patient.telecom is ContactPoint, but xpn returns HumanName"},
+	} {
+		if _, err := Compile("this.yaml", []byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v, want %q", err, c.want)
+		}
+	}
+}

@@ -664,6 +664,16 @@ func (e *Env) evalTop(n *fnode) (xval, error) {
 
 // emit puts val at sr's path in the sink.
 func (e *Env) emit(sk *sink, sr *setRule, val fhirjson.Value) {
+	if sr.this {
+		if val.Kind() == fhirjson.KindArray {
+			if val.Len() > 1 {
+				e.warnf("%s takes one value; %d given, the first kept", sr.resolved.Last().Label, val.Len())
+			}
+			val = val.Elem(0)
+		}
+		*sk.elem = val
+		return
+	}
 	if sk.body != nil {
 		name := sr.steps[0].name
 		v, err := e.putElem(sk.body.Get(name), sr, 0, val)
