@@ -710,18 +710,18 @@ func (p *patcher) Visit(n *ast.Node) {
 				Callee:    &ast.IdentifierNode{Value: "__within"},
 				Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.IntegerNode{Value: len(p.c.r.groupSets) - 1}},
 			})
-		case "ref":
+		case "ref", "refs":
 			if len(node.Arguments) != 1 {
-				p.fail("ref() takes the id of a resource of this file: ref(patient)")
+				p.fail("%s() takes the id of a resource of this file: %s(patient)", id.Value, id.Value)
 				return
 			}
 			target, ok := node.Arguments[0].(*ast.IdentifierNode)
 			if !ok || !p.c.resourceIDs[target.Value] {
-				p.fail("ref(%s): no resource with that id in this file", node.Arguments[0])
+				p.fail("%s(%s): no resource with that id in this file", id.Value, node.Arguments[0])
 				return
 			}
 			ast.Patch(n, &ast.CallNode{
-				Callee:    &ast.IdentifierNode{Value: "__ref"},
+				Callee:    &ast.IdentifierNode{Value: "__" + id.Value},
 				Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}, &ast.IntegerNode{Value: p.c.order[target.Value]}},
 			})
 		}
@@ -912,7 +912,7 @@ func isSegmentID(s string) bool {
 }
 
 // builtinFuncs are the rule language's own functions, for suggestions.
-var builtinFuncs = []string{"v", "ref", "text", "present", "table", "code", "coding", "concept", "before", "within"}
+var builtinFuncs = []string{"v", "ref", "text", "present", "table", "code", "coding", "concept", "before", "within", "refs"}
 
 // suggestFunc lists the functions a misspelt name most likely meant:
 // at most three within two edits, closest first.

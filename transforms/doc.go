@@ -53,7 +53,8 @@
 // (msg.type, msg.event, msg.controlId, ...). Functions: the converters of
 // package datatype by name (cx, xpn, dtm, cwe, ...; a field's repetitions
 // are each converted), code/coding/concept/table("VocabularyMap", FIELD)
-// with the IG's vocabulary maps, text, present, ref(id).
+// with the IG's vocabulary maps, text, present, ref(id) (the instance that
+// belongs with the current context) and refs(id) (all of them).
 //
 // Loading reports every mistake at once with file:line:column (LoadErrors);
 // converting reports per-message failures (ConvError) naming the element,

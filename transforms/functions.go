@@ -26,6 +26,9 @@ var exprOptions = sync.OnceValue(func() []expr.Option {
 		expr.Function("__ref", func(p ...any) (any, error) {
 			return p[0].(*Env).ref(p[1].(int)), nil
 		}, new(func(*Env, int) fhirjson.Value)),
+		expr.Function("__refs", func(p ...any) (any, error) {
+			return p[0].(*Env).refs(p[1].(int)), nil
+		}, new(func(*Env, int) fhirjson.Value)),
 		expr.Function("__before", func(p ...any) (any, error) {
 			return p[0].(*Env).before(p[1].(int)), nil
 		}, new(func(*Env, int) bool)),

@@ -261,3 +261,38 @@ resources:
 		}
 	}
 }
+
+// refs() lists every instance: a Provenance of an A17 targets both
+// patients, where ref() gives one.
+func TestRefs(t *testing.T) {
+	r, err := Compile("refs.yaml", []byte(`name: refs
+bundle: collection
+resources:
+  - id: patient
+    resource: Patient
+    foreach: PID
+    set:
+      identifier: cx(PID[3])
+  - id: prov
+    resource: Provenance
+    set:
+      recorded: '"2024-01-01T00:00:00Z"'
+      agent[0].who.display: '"x"'
+      target: refs(patient)
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hl7.Parse([]byte("MSH|^~\\&|A|B|C|D|20240101||ADT^A17|1|P|2.5.1\rPID|1||1^^^H^MR\rPV1|1|I\rPID|2||2^^^H^MR\rPV1|1|I\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+	if n := strings.Count(string(res.Bundle), `"target":[{"reference":"urn:uuid:`); n != 1 || strings.Count(string(res.Bundle), `{"reference":"urn:uuid:`) != 2 {
+		t.Errorf("Provenance targets: %s", res.Bundle)
+	}
+}

@@ -476,6 +476,26 @@ func (e *Env) ref(ri int) fhirjson.Value {
 	return best.ref
 }
 
+// refs is a list of References to every instance of resource rule ri
+// (a Provenance's targets: both patients of an A17).
+func (e *Env) refs(ri int) fhirjson.Value {
+	insts := e.inst[ri]
+	if len(insts) == 0 {
+		return fhirjson.Value{}
+	}
+	mark := len(e.vals)
+	for i := range insts {
+		in := &insts[i]
+		if in.ref.IsNull() {
+			in.ref = e.arena.Obj(fhirjson.M("reference", fhirjson.Str(in.urn)))
+		}
+		e.vals = append(e.vals, in.ref)
+	}
+	out := e.arena.Arr(e.vals[mark:]...)
+	e.vals = e.vals[:mark]
+	return out
+}
+
 // sink is where the values of set rules go: the resource being built, or
 // the element an element block is building.
 type sink struct {
