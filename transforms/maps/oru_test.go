@@ -23,6 +23,10 @@ var mmgArbo = []string{
 	`DiagnosticReport.issued from OBR-22: dtm_instant: repetition 1: "2015122014002" is not a valid HL7 date/time: 13 digits`,
 	`DiagnosticReport.issued from OBR-22: dtm_instant: repetition 1: "2015122214004" is not a valid HL7 date/time: 13 digits`,
 	`Observation.valueDateTime from OBX-5: dtm: repetition 1: "2015122112301234" is not a valid HL7 date/time: 16 digits`,
+	// the Specimen per OBR (OBR[Specimen]: their order groups have no SPM)
+	// reads OBR-7 too
+	`Specimen.collection.collectedDateTime from OBR-7: dtm: repetition 1: "2014121914001" is not a valid HL7 date/time: 13 digits`,
+	`Specimen.collection.collectedDateTime from OBR-7: dtm: repetition 1: "2014122114003" is not a valid HL7 date/time: 13 digits`,
 }
 
 // oruKnownDefects lists, as knownDefects does for adt_a01, the ORU messages
