@@ -184,3 +184,51 @@ func BenchmarkMatch(b *testing.B) {
 		g.Match(s, m)
 	}
 }
+
+// FuzzMatch matches random segment sequences against every structure:
+// never a panic, every segment placed, every instance inside its parent
+// and around its segments.
+func FuzzMatch(f *testing.F) {
+	f.Add("PID PV1 ORC OBR NTE OBX NTE OBX SPM OBX ZXX PID OBR OBX")
+	f.Add("SCH NTE PID RGS AIS NTE AIP RGS AIL")
+	f.Add("OBX OBX PID PID NK1 PV1 NK1 IN1 IN2 IN1 ROL PR1 ROL")
+	f.Fuzz(func(t *testing.T, segs string) {
+		var b strings.Builder
+		b.WriteString("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\r")
+		n := 1
+		for _, s := range strings.Fields(segs) {
+			if len(s) != 3 || strings.ToUpper(s) != s || s == "MSH" {
+				continue
+			}
+			b.WriteString(s + "|1\r")
+			n++
+		}
+		m, err := hl7.Parse([]byte(b.String()))
+		if err != nil {
+			return
+		}
+		for _, name := range Names() {
+			var g Groups
+			g.Match(Lookup(name), m)
+			if len(g.Of) != m.Len() || len(g.Slot) != m.Len() {
+				t.Fatalf("%s: %d segments placed of %d", name, len(g.Of), m.Len())
+			}
+			for i, in := range g.Instances {
+				if in.Start >= in.End || in.Parent >= i {
+					t.Fatalf("%s: instance %d %+v", name, i, in)
+				}
+				if p := in.Parent; p >= 0 && (g.Instances[p].Start > in.Start || g.Instances[p].End < in.End) {
+					t.Fatalf("%s: instance %d not inside its parent", name, i)
+				}
+			}
+			for i, of := range g.Of {
+				if of >= 0 && (i < g.Instances[of].Start || i >= g.Instances[of].End) {
+					t.Fatalf("%s: segment %d outside its instance %+v", name, i, g.Instances[of])
+				}
+				if s := g.Slot[i]; s != nil && s.Name != m.Segment(i).ID() {
+					t.Fatalf("%s: segment %d (%s) matched to %s", name, i, m.Segment(i).ID(), s.Name)
+				}
+			}
+		}
+	})
+}
