@@ -58,31 +58,6 @@ func convertBuiltin(t *testing.T, want string, raw []byte) []byte {
 	return res.Bundle
 }
 
-// checkGolden compares a Bundle with its golden file (rewritten with
-// -update).
-func checkGolden(t *testing.T, golden string, bundle []byte) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, bundle, "", "  "); err != nil {
-		t.Fatalf("not JSON: %v", err)
-	}
-	pretty.WriteByte('\n')
-	if *update {
-		if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("the Bundle differs from %s (if the change is right, run with -update and read the diff):\n%s",
-			golden, firstDiff(string(want), pretty.String()))
-	}
-}
-
 // fhirEntry is one Bundle entry, its resource kept as JSON for the checks.
 type fhirEntry struct {
 	FullURL  string         `json:"fullUrl"`

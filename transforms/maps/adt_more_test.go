@@ -97,26 +97,7 @@ func TestADTMoreGoldens(t *testing.T) {
 			if len(msgs) != 1 {
 				t.Fatalf("%s holds %d messages, want 1", g.msg, len(msgs))
 			}
-			b := adtMoreConvert(t, msgs[0], g.mapName)
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, b.raw, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			if *update {
-				if err := os.WriteFile(g.golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(g.golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("the Bundle differs from %s (if the change is right, run with -update and read the diff):\n%s",
-					g.golden, firstDiff(string(want), pretty.String()))
-			}
+			checkGolden(t, g.golden, adtMoreConvert(t, msgs[0], g.mapName).raw)
 		})
 	}
 }

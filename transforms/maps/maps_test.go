@@ -203,7 +203,13 @@ func TestIGTestMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle := convertChecked(t, msg, raw)
+	checkGolden(t, golden, convertChecked(t, msg, raw))
+}
+
+// checkGolden compares a Bundle with its golden file (rewritten with
+// -update).
+func checkGolden(t *testing.T, golden string, bundle []byte) {
+	t.Helper()
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, bundle, "", "  "); err != nil {
 		t.Fatalf("not JSON: %v", err)

@@ -113,21 +113,7 @@ func convertOrder(t *testing.T, raw []byte, want, golden string) orderBundle {
 	}
 	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
 	if golden != "" {
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, res.Bundle, "", "  "); err != nil {
-			t.Fatalf("not JSON: %v", err)
-		}
-		pretty.WriteByte('\n')
-		if *update {
-			if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		} else if b, err := os.ReadFile(golden); err != nil {
-			t.Fatalf("%v (run with -update to create it)", err)
-		} else if !bytes.Equal(pretty.Bytes(), b) {
-			t.Errorf("the Bundle differs from %s (if the change is right, run with -update and read the diff):\n%s",
-				golden, firstDiff(string(b), pretty.String()))
-		}
+		checkGolden(t, golden, res.Bundle)
 	}
 	var b orderBundle
 	if err := json.Unmarshal(res.Bundle, &b); err != nil {

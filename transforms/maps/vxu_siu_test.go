@@ -107,26 +107,7 @@ func TestVXUSIUGolden(t *testing.T) {
 			if len(msgs) != 1 {
 				t.Fatalf("%d messages in %s, want 1", len(msgs), msg)
 			}
-			bundle := convertVXUSIU(t, c.mapName, filepath.Base(msg), msgs[0])
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, bundle, "", "  "); err != nil {
-				t.Fatalf("not JSON: %v", err)
-			}
-			pretty.WriteByte('\n')
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("the Bundle differs from %s (if the change is right, run with -update and read the diff):\n%s",
-					golden, firstDiff(string(want), pretty.String()))
-			}
+			checkGolden(t, golden, convertVXUSIU(t, c.mapName, filepath.Base(msg), msgs[0]))
 		})
 	}
 }
