@@ -15,7 +15,6 @@ import (
 	"testing/fstest"
 
 	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 	"github.com/plexus-hl7/plexus/transforms"
 	"github.com/plexus-hl7/plexus/transforms/maps"
 )
@@ -165,32 +164,7 @@ func rules(t testing.TB, name string, partial bool) *transforms.Rules {
 // the same Bundle on a second conversion. It returns the Bundle.
 func convertChecked(t *testing.T, file string, raw []byte) []byte {
 	t.Helper()
-	m, err := hl7.Parse(raw)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	r := rules(t, "adt_a01", false)
-	res, err := r.Convert(m)
-	want, defect := knownDefects[filepath.Base(file)]
-	switch {
-	case err == nil && defect:
-		t.Fatalf("converts now; remove it from knownDefects (%q)", want)
-	case err != nil && !defect:
-		t.Fatalf("%v\nall errors: %v", err, res.Errors)
-	case err != nil:
-		checkKnownErrors(t, res, want)
-		r = rules(t, "adt_a01", true)
-		if res, err = r.Convert(m); err != nil || res.Bundle == nil {
-			t.Fatalf("on_error: partial: %v", err)
-		}
-	}
-	again, err := r.Convert(m)
-	if err != nil || !bytes.Equal(again.Bundle, res.Bundle) {
-		t.Errorf("a second conversion differs (%v):\n%s\n%s", err, res.Bundle, again.Bundle)
-	}
-	t.Logf("%d resources, %d warnings", res.Resources, len(res.Warnings))
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
-	return res.Bundle
+	return convertKnown(t, "adt_a01", raw, knownDefects[filepath.Base(file)], filepath.Base(file))
 }
 
 // TestIGTestMessage converts the IG's own ADT_A01 test message and compares

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
@@ -112,30 +111,12 @@ func convertORU(t *testing.T, name string, raw []byte) []byte {
 	if err != nil || mapName != "oru_r01" {
 		t.Fatalf("maps.Select: %q, %v; want oru_r01", mapName, err)
 	}
-	r := rules(t, mapName, false)
-	res, err := r.Convert(m)
 	want, defect := oruKnownDefects[name]
-	switch {
-	case err == nil && defect:
-		t.Fatalf("converts now; remove it from oruKnownDefects (%q)", want)
-	case err != nil && !defect:
-		t.Fatalf("%v\nall errors: %v", err, res.Errors)
-	case err != nil:
-		checkKnownErrors(t, res, want)
-		r = rules(t, mapName, true)
-		if res, err = r.Convert(m); err != nil || res.Bundle == nil {
-			t.Fatalf("on_error: partial: %v", err)
-		}
-	}
-	again, err := r.Convert(m)
-	if err != nil || string(again.Bundle) != string(res.Bundle) {
-		t.Errorf("a second conversion differs (%v)", err)
-	}
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+	bundle := convertKnown(t, mapName, raw, want, name)
 	if !defect {
-		checkORU(t, m, res.Bundle)
+		checkORU(t, m, bundle)
 	}
-	return res.Bundle
+	return bundle
 }
 
 type oruEntry struct {

@@ -1,7 +1,6 @@
 package maps_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
@@ -52,27 +50,7 @@ func convertVXUSIU(t *testing.T, wantMap, name string, raw []byte) []byte {
 	if err != nil || mapName != wantMap {
 		t.Fatalf("maps.Select: %q, %v; want %s", mapName, err, wantMap)
 	}
-	r := rules(t, mapName, false)
-	res, err := r.Convert(m)
-	want, defect := vxuSIUDefects[name]
-	switch {
-	case err == nil && defect:
-		t.Fatalf("converts now; remove it from vxuSIUDefects (%q)", want)
-	case err != nil && !defect:
-		t.Fatalf("%v\nall errors: %v", err, res.Errors)
-	case err != nil:
-		checkKnownErrors(t, res, want)
-		r = rules(t, mapName, true)
-		if res, err = r.Convert(m); err != nil || res.Bundle == nil {
-			t.Fatalf("on_error: partial: %v", err)
-		}
-	}
-	again, err := r.Convert(m)
-	if err != nil || !bytes.Equal(again.Bundle, res.Bundle) {
-		t.Errorf("a second conversion differs (%v):\n%s\n%s", err, res.Bundle, again.Bundle)
-	}
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
-	return res.Bundle
+	return convertKnown(t, mapName, raw, vxuSIUDefects[name], name)
 }
 
 // vxuSIUMessages reads a test file's messages (a batch of one or more).
