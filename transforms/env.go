@@ -81,6 +81,9 @@ type Env struct {
 	textBuf []byte
 	xs      []xval
 	xsInts  []int // group instances of a foreach: GROUP rule
+
+	memo     [8]convMemo // the last converter results (convertField)
+	memoNext int
 	vals    []fhirjson.Value
 }
 

@@ -59,6 +59,9 @@ const (
 	opRef                // __ref: resource rule n
 	opHeader             // msg.<s>
 	opConv               // conv(a)
+	opBefore             // __before: segment id number n
+	opWithin             // __within: group set n
+	opRefs               // __refs: resource rule n
 	opText               // text(a)
 	opPresent            // present(a)
 	opTable              // table(s, a)
@@ -272,7 +275,7 @@ func fastCall(x *ast.CallNode) *fnode {
 	}
 	args := x.Arguments
 	switch id.Value {
-	case "__f", "__ref":
+	case "__f", "__ref", "__refs", "__before", "__within":
 		if len(args) != 2 {
 			return nil
 		}
@@ -280,8 +283,15 @@ func fastCall(x *ast.CallNode) *fnode {
 		if !ok {
 			return nil
 		}
-		if id.Value == "__f" {
+		switch id.Value {
+		case "__f":
 			return &fnode{op: opField, kind: xField, n: i.Value}
+		case "__refs":
+			return &fnode{op: opRefs, kind: xJSON, n: i.Value}
+		case "__before":
+			return &fnode{op: opBefore, kind: xBool, n: i.Value}
+		case "__within":
+			return &fnode{op: opWithin, kind: xBool, n: i.Value}
 		}
 		return &fnode{op: opRef, kind: xJSON, n: i.Value}
 	case "text", "present":
@@ -364,6 +374,12 @@ func (e *Env) evalNode(n *fnode) (xval, error) {
 		return xval{kind: xField, f: e.field(n.n)}, nil
 	case opRef:
 		return xval{kind: xJSON, j: e.ref(n.n)}, nil
+	case opRefs:
+		return xval{kind: xJSON, j: e.refs(n.n)}, nil
+	case opBefore:
+		return xval{kind: xBool, b: e.before(n.n)}, nil
+	case opWithin:
+		return xval{kind: xBool, b: e.within(n.n)}, nil
 	case opHeader:
 		return xval{kind: xStr, s: n.hdr(&e.Msg)}, nil
 	case opConv:

@@ -112,11 +112,41 @@ func (f *Field) is(s string) bool {
 }
 
 // convertField applies a converter to every repetition of a field; one
-// repetition gives a single value, several an array.
+// repetition gives a single value, several an array. A map often asks the
+// same converter for the same field twice in one place (present(pl(PV1[3]))
+// to decide a status, pl(PV1[3]) for the location): the last few results
+// are kept while the field means the same thing (its slot, in this gen),
+// so the second call costs nothing and places nothing twice. A call that
+// failed or warned is not kept: its errors and warnings name the element
+// that asked, and each asking element gets its own.
 func convertField(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 	if !f.v.HasValue() {
 		return fhirjson.Value{}, nil
 	}
+	e := f.env
+	for i := range e.memo {
+		if m := &e.memo[i]; m.f == f && m.conv == conv && m.gen == e.gen {
+			return m.v, nil
+		}
+	}
+	nw, ne := len(e.warns), len(e.errs)
+	v, err := convertFieldOnce(conv, f)
+	if err == nil && len(e.warns) == nw && len(e.errs) == ne {
+		e.memo[e.memoNext] = convMemo{gen: e.gen, conv: conv, f: f, v: v}
+		e.memoNext = (e.memoNext + 1) % len(e.memo)
+	}
+	return v, err
+}
+
+// convMemo is one converter result kept by convertField.
+type convMemo struct {
+	gen  uint64
+	conv *datatype.Converter
+	f    *Field
+	v    fhirjson.Value
+}
+
+func convertFieldOnce(conv *datatype.Converter, f *Field) (fhirjson.Value, error) {
 	ctx := f.env.convContext()
 	if f.path.Comp > 0 || f.path.Rep > 0 {
 		v, err := conv.Fn(ctx, f.v)
