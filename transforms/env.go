@@ -84,7 +84,7 @@ type Env struct {
 
 	memo     [8]convMemo // the last converter results (convertField)
 	memoNext int
-	vals    []fhirjson.Value
+	vals     []fhirjson.Value
 }
 
 // instance is one resource a rule produces for a message.
