@@ -75,6 +75,9 @@ type resourceRule struct {
 	pos     Pos
 	when    *program
 	foreach int // segment id number, -1 for none
+	// foreachSlots, with foreach, keeps only the occurrences matched to
+	// these segment nodes (`foreach: PROCEDURE.ROL`).
+	foreachSlots []*structure.Node
 	// foreachGroup marks, by node ID, the groups of `foreach: GROUP`
 	// (nil for none): one resource per instance of them.
 	foreachGroup []bool
@@ -107,6 +110,9 @@ type setRule struct {
 	// foreachGroup: one element per instance of these groups (by node
 	// ID) in the resource's own group.
 	foreachGroup []bool
+	// foreachSlots, with foreach: only the occurrences matched to these
+	// segment nodes (`foreach: SERVICE.NTE`).
+	foreachSlots []*structure.Node
 	// this is `$this:` in a block: the value is the block's new element.
 	this bool
 }
@@ -306,10 +312,12 @@ func (c *compiler) resource(rr *ruleResource) *resourceRule {
 		switch {
 		case isSegmentID(seg):
 			res.foreach = c.sid(seg)
+		case slotName(seg) != "":
+			res.foreach, res.foreachSlots = c.slots(rr.Foreach)
 		case isGroupName(seg):
 			res.foreachGroup = c.groups(rr.Foreach)
 		default:
-			c.errorf(rr.Foreach.pos, "foreach %q must name a segment (foreach: OBX) or a segment group of the structure (foreach: ORDER_OBSERVATION)", seg)
+			c.errorf(rr.Foreach.pos, "foreach %q must name a segment (foreach: OBX), a segment of a group (foreach: PROCEDURE.ROL) or a segment group of the structure (foreach: ORDER_OBSERVATION)", seg)
 		}
 	}
 	if rr.When != nil {
@@ -477,10 +485,12 @@ func (c *compiler) setIn(res *resourceRule, parent *setRule, se setEntry) *setRu
 			case fieldRef(seg) != nil:
 				sr.foreachField = fieldRef(seg)
 				sr.foreachSID = c.sid(sr.foreachField.Seg)
+			case slotName(seg) != "":
+				sr.foreach, sr.foreachSlots = c.slots(se.foreach)
 			case isGroupName(seg):
 				sr.foreachGroup = c.groups(se.foreach)
 			default:
-				c.errorf(se.foreach.pos, "foreach %q must name a segment (foreach: NK1), a field (foreach: PV1[7]) or a segment group of the structure (foreach: OBSERVATION)", seg)
+				c.errorf(se.foreach.pos, "foreach %q must name a segment (foreach: NK1), a field (foreach: PV1[7]), a segment of a group (foreach: SERVICE.NTE) or a segment group of the structure (foreach: OBSERVATION)", seg)
 			}
 		}
 		if se.when != nil {
@@ -871,6 +881,38 @@ func (c *compiler) groupErr(name string) string {
 		msg += fmt.Sprintf(" (did you mean %s?)", sg)
 	}
 	return fmt.Sprintf("%s (its groups: %s)", msg, strings.Join(st.GroupNames(), ", "))
+}
+
+// slotName is the segment of a `GROUP.SEG` foreach (SERVICE.NTE), or "".
+func slotName(s string) string {
+	i := strings.LastIndexByte(s, '.')
+	if i <= 0 || !isSegmentID(s[i+1:]) || !isGroupName(s[:i]) {
+		return ""
+	}
+	return s[i+1:]
+}
+
+// slots resolves `foreach: GROUP.SEG`: the segment's id number and the
+// segment nodes of that name that are the group's own.
+func (c *compiler) slots(s *scalar) (int, []*structure.Node) {
+	seg := slotName(s.text)
+	group := s.text[:len(s.text)-len(seg)-1]
+	set := c.groupSet(group)
+	if set == nil {
+		c.errorf(s.pos, "foreach %s: %s", s.text, c.groupErr(group))
+		return -1, nil
+	}
+	var nodes []*structure.Node
+	for _, n := range c.r.structure.Nodes() {
+		if !n.Group && n.Name == seg && set[n.Parent.ID] {
+			nodes = append(nodes, n)
+		}
+	}
+	if len(nodes) == 0 {
+		c.errorf(s.pos, "foreach %s: %s has no segment %s of its own", s.text, group, seg)
+		return -1, nil
+	}
+	return c.sid(seg), nodes
 }
 
 // singleString reads the one quoted argument of a call.

@@ -43,7 +43,8 @@
 // A rule file that names its message structure (structure: ORU_R01; the
 // structures of package hl7/structure) gets segment groups: the message's
 // groups are found by the structure, `foreach` may name a group (foreach:
-// ORDER_OBSERVATION, one resource or element per instance), and inside a
+// ORDER_OBSERVATION, one resource or element per instance) or a group's
+// own segment (foreach: SERVICE.NTE, PROCEDURE.ROL), and inside a
 // foreach a segment is looked up in the group where the structure puts it:
 // the ORC of an OBR's own order group (absent if that group has none, not
 // an earlier group's), an OBX's own NTEs (not the next order's). Where a

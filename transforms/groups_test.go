@@ -296,3 +296,50 @@ resources:
 		t.Errorf("Provenance targets: %s", res.Bundle)
 	}
 }
+
+// foreach: GROUP.SEG takes the segments that are that group's own: an
+// SIU's service notes, not the message's or a location's; a procedure's
+// ROLs, not the patient's.
+func TestForeachGroupSegment(t *testing.T) {
+	r, err := Compile("slots.yaml", []byte(`name: slots
+bundle: collection
+structure: SIU_S12
+resources:
+  - id: appt
+    resource: Basic
+    set:
+      code.text: '"appointment"'
+      extension[+]:
+        foreach: SERVICE.NTE
+        url: '"http://example.org/note"'
+        valueString: text(NTE[3])
+  - id: service
+    resource: Basic
+    foreach: SERVICE.AIS
+    set:
+      code.text: text(AIS[3][1])
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hl7.Parse([]byte("MSH|^~\\&|A|B|C|D|20240101||SIU^S12|1|P|2.5\rSCH|1\rNTE|1||message\rRGS|1\rAIS|1||ECG\rNTE|1||service\rAIL|1||ROOM\rNTE|1||location\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Convert(m)
+	if err != nil {
+		t.Fatal(err, res.Errors)
+	}
+	b := string(res.Bundle)
+	if !strings.Contains(b, `"valueString":"service"`) || strings.Contains(b, `"valueString":"message"`) || strings.Contains(b, `"valueString":"location"`) || !strings.Contains(b, `"text":"ECG"`) {
+		t.Errorf("SERVICE.NTE and SERVICE.AIS: %s", b)
+	}
+	for src, want := range map[string]string{
+		"name: x\nstructure: SIU_S12\nresources:\n  - id: r\n    resource: Basic\n    foreach: SERVIC.NTE\n    set:\n      code.text: '\"x\"'\n":  "foreach SERVIC.NTE: SIU_S12 has no segment group SERVIC (did you mean SERVICE?)",
+		"name: x\nstructure: SIU_S12\nresources:\n  - id: r\n    resource: Basic\n    foreach: SERVICE.AIL\n    set:\n      code.text: '\"x\"'\n": "foreach SERVICE.AIL: SERVICE has no segment AIL of its own",
+	} {
+		if _, err := Compile("x.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %q", err, want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/plexus-hl7/plexus/hl7"
+	"github.com/plexus-hl7/plexus/hl7/structure"
 	"github.com/plexus-hl7/plexus/transforms/datatype"
 	"github.com/plexus-hl7/plexus/transforms/fhir"
 	"github.com/plexus-hl7/plexus/transforms/fhirjson"
@@ -358,6 +359,14 @@ func (e *Env) instances(ri int, rr *resourceRule) {
 	one := [1]int{-1}
 	positions := one[:]
 	switch {
+	case rr.foreach >= 0 && rr.foreachSlots != nil:
+		positions = e.xsInts[:0]
+		for _, p := range e.segPos[rr.foreach] {
+			if e.isSlot(p, rr.foreachSlots) {
+				positions = append(positions, p)
+			}
+		}
+		e.xsInts = positions
 	case rr.foreach >= 0:
 		positions = e.segPos[rr.foreach]
 	case rr.foreachGroup != nil:
@@ -546,6 +555,23 @@ func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 		// them, or, in a foreach resource, those after its segment and
 		// before the next occurrence of it
 		lo, hi := -1, int(^uint(0)>>1)
+		if sr.foreachSlots != nil {
+			// those of the named group, inside the scope's instance of a
+			// group that holds it
+			in := e.scope
+			for in >= 0 && !isAbove(e.groups.Instances[in].Node, sr.foreachSlots) {
+				in = e.groups.Instances[in].Parent
+			}
+			if in >= 0 {
+				lo, hi = e.groups.Instances[in].Start-1, e.groups.Instances[in].End
+			}
+			for _, p := range e.segPos[sr.foreach] {
+				if p > lo && p < hi && e.isSlot(p, sr.foreachSlots) {
+					e.blockElem(rr, sr, sk, p, 0, -1)
+				}
+			}
+			break
+		}
 		g, grouped := e.groupOf(sr.foreach)
 		if !grouped && rr.foreach >= 0 && saved >= 0 {
 			lo = saved
@@ -585,6 +611,26 @@ func (e *Env) each(rr *resourceRule, sr *setRule, sk *sink) {
 	}
 	e.moveTo(saved, savedScope)
 	e.atRep(savedRep[0], savedRep[1], savedRep[2])
+}
+
+// isSlot reports whether segment index p was matched to one of nodes.
+func (e *Env) isSlot(p int, nodes []*structure.Node) bool {
+	if p >= len(e.groups.Slot) {
+		return false
+	}
+	return slices.Contains(nodes, e.groups.Slot[p])
+}
+
+// isAbove reports whether group g holds one of nodes.
+func isAbove(g *structure.Node, nodes []*structure.Node) bool {
+	for _, n := range nodes {
+		for x := n.Parent; x != nil; x = x.Parent {
+			if x == g {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // blockElem builds one element of block sr at segment seg (and repetition
