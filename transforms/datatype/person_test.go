@@ -63,5 +63,12 @@ func TestXCNPractitioner(t *testing.T) {
 		{"CNN[Practitioner] given as a field", "cnn", "PV1|1|I|||||1234^Smith^John^A^Jr", "PV1-7",
 			`{"resourceType":"Practitioner","identifier":[{"value":"1234"}],"name":[{"family":"Smith","given":["John","A"],"suffix":["Jr"]}]}`, "", ""},
 		{"CNN[Practitioner] empty", "cnn", "OBR|1", "OBR-32.1", `null`, "", ""},
+		{"NDL[PractitionerRole]: NDL.1 a logical reference, NDL.2/3 the period", "ndl",
+			"OBR|1" + strings.Repeat("|", 31) + "1234&Smith&John&&&Dr&MD&&HOSP&1.2.3&ISO^20240101^20240102^LAB", "OBR-32",
+			`{"resourceType":"PractitionerRole","practitioner":{"identifier":{"system":"urn:oid:1.2.3","value":"1234","assigner":{"display":"HOSP"}},"display":"Dr John Smith"},
+			  "period":{"start":"2024-01-01","end":"2024-01-02"}}`, "", ""},
+		{"NDL[PractitionerRole] name only", "ndl", "OBR|1" + strings.Repeat("|", 31) + "&Smith&John", "OBR-32",
+			`{"resourceType":"PractitionerRole","practitioner":{"display":"John Smith"}}`, "", ""},
+		{"NDL[PractitionerRole] empty", "ndl", "OBR|1", "OBR-32", `null`, "", ""},
 	})
 }

@@ -309,3 +309,23 @@ func TestORUParentChild(t *testing.T) {
 		t.Errorf("reports' results %v, want [1 2]: the culture's organism, the panel's two", results)
 	}
 }
+
+// TestORUResultInterpreterAndTechnicians: OBR-32 → resultsInterpreter,
+// OBR-34 and OBR-35 → performers with their functions (NDL[PractitionerRole]).
+func TestORUResultInterpreterAndTechnicians(t *testing.T) {
+	msg := "MSH|^~\\&|LIS|LAB|EHR|HOSP|20240301120000-0500||ORU^R01^ORU_R01|NDL-1|P|2.5.1\r" +
+		"PID|1||P9^^^HOSP^MR||Result^Rita||19700101|F\r" +
+		"OBR|1|PL9^EHR|FL9^LAB|24331-1^Lipid panel^LN|||20240301080000-0500|||||||||||||||20240301113000-0500||CH|F|||||||" +
+		"1111&Reader&Rob&&&Dr&&&HOSP&1.2.3&ISO||2222&Tech&Tia&&&&&&HOSP&1.2.3&ISO~2223&Tech&Tom|3333&Typist&Tess\r" +
+		"OBX|1|NM|2093-3^Cholesterol^LN||190|mg/dL|||||F\r"
+	b := convertORU(t, "ndl", []byte(msg))
+	s := string(b)
+	for _, want := range []string{`"resultsInterpreter":[{"reference":"urn:uuid:`, `"code":"SPRF"`, `"code":"TRANS"`, `"display":"Dr Rob Reader"`, `"display":"Tom Tech"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Bundle lacks %s", want)
+		}
+	}
+	if n := strings.Count(s, `event-performerFunction"`); n != 3 {
+		t.Errorf("%d performer functions, want 3 (two technicians, a transcriptionist)", n)
+	}
+}
