@@ -418,7 +418,7 @@ func TestARegistry(t *testing.T) {
 		"xon": "XON[Organization]", "xon_location": "XON[Location]", "xon_string": "XON[string]",
 		"xcn": "XCN[Practitioner]", "xcn_practitionerrole": "XCN[PractitionerRole]", "xcn_relatedperson": "XCN[RelatedPerson]",
 		"xcn_patient": "XCN[Patient]", "xcn_annotation_author": "XCN[Annotation-Author]", "cnn": "CNN[Practitioner]",
-		"pl": "PL[Location]", "ndl": "NDL[PractitionerRole]",
+		"pl": "PL[Location]", "ndl": "NDL[PractitionerRole]", "dld": "DLD[Location-Discharge]", "cwe_organization": "CWE[Organization]",
 	} {
 		c := Registry[name]
 		if c == nil {

@@ -72,3 +72,17 @@ func TestXCNPractitioner(t *testing.T) {
 		{"NDL[PractitionerRole] empty", "ndl", "OBR|1", "OBR-32", `null`, "", ""},
 	})
 }
+
+// DLD[Location-Discharge] and CWE[Organization].
+func TestResourcesFromCodes(t *testing.T) {
+	aRun(t, []aCase{
+		{"DLD: a Location of that type", "dld", "PV1|1|I" + strings.Repeat("|", 35) + "SNF&Skilled nursing facility&HL70113^20240101", "PV1-37",
+			`{"resourceType":"Location","type":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0113","code":"SNF","display":"Skilled nursing facility"}]}]}`, "", ""},
+		{"DLD empty", "dld", "PV1|1|I", "PV1-37", `null`, "", ""},
+		{"CWE[Organization]: identifier and name", "cwe_organization", "ORC|NW" + strings.Repeat("|", 16) + "MAINLAB^Main Lab^HL70362", "ORC-17",
+			`{"resourceType":"Organization","identifier":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0362","value":"MAINLAB"}],"name":"Main Lab"}`, "", ""},
+		{"CWE[Organization]: a local system, CWE.9 as the name", "cwe_organization", "ORC|NW" + strings.Repeat("|", 16) + "LAB1^^L^^^^^^Main Lab", "ORC-17",
+			`{"resourceType":"Organization","identifier":[{"value":"LAB1"}],"name":"Main Lab"}`, "", `coding system "L" has no known URI`},
+		{"CWE[Organization] empty", "cwe_organization", "ORC|NW", "ORC-17", `null`, "", ""},
+	})
+}

@@ -298,3 +298,18 @@ func checkKnownErrors(t *testing.T, res *transforms.Result, want []string) {
 		}
 	}
 }
+
+// TestDischargeDestination: PV1-37 (DLD) → Encounter.hospitalization.destination,
+// a Location of that type; ORC-17 → the order Provenance's onBehalfOf
+// (CWE[Organization]) is covered by the corpus and the order tests.
+func TestDischargeDestination(t *testing.T) {
+	msg := "MSH|^~\\&|ADT|HOSP|EHR|HOSP|20240301120000-0500||ADT^A03^ADT_A03|DLD-1|P|2.5.1\r" +
+		"EVN|A03|20240301120000-0500\r" +
+		"PID|1||P7^^^HOSP^MR||Home^Harry||19500101|M\r" +
+		"PV1|1|I|W1^101^1^HOSP|||||||||||||||V7^^^HOSP^VN||||||||||||||||||01|SNF&Skilled nursing facility&HL70113^20240301|||||||20240220080000-0500|20240301110000-0500\r"
+	b := convertKnown(t, "adt_a03", []byte(msg), nil, "dld")
+	s := string(b)
+	if !strings.Contains(s, `"destination":{"reference":"urn:uuid:`) || !strings.Contains(s, `"code":"SNF"`) {
+		t.Errorf("no discharge destination: %s", s)
+	}
+}
