@@ -27,7 +27,9 @@ var eventStructure = map[string]string{
 	"ADT^A17": "ADT_A17",
 	"ADT^A34": "ADT_A30",
 	"ADT^A39": "ADT_A39", "ADT^A40": "ADT_A39",
-	"MDM^T02": "MDM_T02",
+	// the MDM events with document content (table 0354: T02, T04, T06,
+	// T08, T10); the others (T01, T03, ...) are MDM_T01, without a map
+	"MDM^T02": "MDM_T02", "MDM^T04": "MDM_T02", "MDM^T06": "MDM_T02", "MDM^T08": "MDM_T02", "MDM^T10": "MDM_T02",
 	"OML^O21": "OML_O21",
 	"ORM^O01": "ORM_O01",
 	"ORU^R01": "ORU_R01",

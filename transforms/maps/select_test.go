@@ -25,6 +25,8 @@ func TestSelect(t *testing.T) {
 		{hl7.Header{Type: "ADT", Event: "A28"}, "adt_a05", ""},
 		{hl7.Header{Type: "ADT", Event: "A31"}, "adt_a05", ""},
 		{hl7.Header{Type: "ADT", Event: "A17"}, "adt_a17", ""},
+		{hl7.Header{Type: "MDM", Event: "T08"}, "mdm_t02", ""},
+		{hl7.Header{Type: "MDM", Event: "T01"}, "", "no built-in map for MDM^T01"},
 		// patient merges: A39 and A40 are ADT_A39, A34 ADT_A30 (table 0354);
 		// both extend adt_a40, which serves MSH-9.3 "ADT_A40" too
 		{hl7.Header{Type: "ADT", Event: "A40"}, "adt_a39", ""},
