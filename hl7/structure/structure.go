@@ -344,9 +344,13 @@ func (g *Groups) Match(s *Node, m *hl7.Message) {
 // place moves the cursor to where segment id, at index i, belongs: the same
 // repeating segment again; else a later child of the innermost group, or
 // of the groups around it, outwards; else a new occurrence of a repeating
-// group it can begin. A segment with no place leaves the cursor where it
-// is (false).
+// group it can begin. A group that id could begin only by skipping its
+// optional first members (an OML PRIOR_RESULT, whose PATIENT_PRIOR is
+// optional, for an ORC) is taken only when nothing further out begins
+// with id (a new ORDER does). A segment with no place leaves the cursor
+// where it is (false).
 func (g *Groups) place(id string, i int) bool {
+	weakLevel, weakChild := -1, -1
 	for level := len(g.stack) - 1; level >= 0; level-- {
 		f := &g.stack[level]
 		kids := f.node.Children
@@ -364,20 +368,46 @@ func (g *Groups) place(id string, i int) bool {
 				return true
 			}
 			if c.Group && canStart(c, id) {
+				if !startsWith(c, id) {
+					if weakLevel < 0 {
+						weakLevel, weakChild = level, j
+					}
+					continue
+				}
 				g.stack = g.stack[:level+1]
 				g.stack[level].child = j
 				g.enter(c, id, i, level)
 				return true
 			}
 		}
-		if level > 0 && f.node.Repeating && canStart(f.node, id) {
+		if level > 0 && f.node.Repeating && canStart(f.node, id) && (weakLevel < 0 || startsWith(f.node, id)) {
 			node := f.node
 			g.stack = g.stack[:level]
 			g.enter(node, id, i, level-1)
 			return true
 		}
 	}
+	if weakLevel >= 0 {
+		c := g.stack[weakLevel].node.Children[weakChild]
+		g.stack = g.stack[:weakLevel+1]
+		g.stack[weakLevel].child = weakChild
+		g.enter(c, id, i, weakLevel)
+		return true
+	}
 	return false
+}
+
+// startsWith reports whether segment id is group n's first member (or its
+// first group's, and so on), without skipping optional ones.
+func startsWith(n *Node, id string) bool {
+	if len(n.Children) == 0 {
+		return false
+	}
+	c := n.Children[0]
+	if c.Group {
+		return startsWith(c, id)
+	}
+	return c.Name == id
 }
 
 // enter opens an instance of group n (in the frame at parent) at segment i
