@@ -176,7 +176,7 @@ func (e *Env) start(r *Rules, m *hl7.Message) {
 	if r.structure != nil {
 		e.groups.Match(r.structure, m)
 	} else {
-		e.groups.Instances, e.groups.Of = e.groups.Instances[:0], e.groups.Of[:0]
+		e.groups.Instances, e.groups.Of, e.groups.Slot = e.groups.Instances[:0], e.groups.Of[:0], e.groups.Slot[:0]
 	}
 	for len(e.segPos) < len(r.segIDs) {
 		e.segPos = append(e.segPos, nil)
