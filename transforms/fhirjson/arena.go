@@ -12,11 +12,16 @@ package fhirjson
 // arena calls them on whatever arena it was given. An Arena is not safe for
 // concurrent use.
 type Arena struct {
-	mem     []Member   // the free part of the current member chunk
-	val     []Value    // the free part of the current value chunk
-	mchunks [][]Member // every member chunk, reused in order after Reset
-	vchunks [][]Value
-	mi, vi  int // the chunk mem and val are in
+	mem chunks[Member]
+	val chunks[Value]
+}
+
+// chunks hands out slices of T from large chunks, reused in order after
+// reset.
+type chunks[T any] struct {
+	free []T   // the free part of the current chunk
+	all  [][]T // every chunk
+	i    int   // the chunk free is in
 }
 
 const (
@@ -31,15 +36,15 @@ const (
 // cleared: until it is written over, it keeps alive what the last values
 // pointed to (at most one message's strings).
 func (a *Arena) Reset() {
-	a.mchunks = keep(a.mchunks, 40)
-	a.vchunks = keep(a.vchunks, 24)
-	a.mi, a.vi = 0, 0
-	a.mem, a.val = nil, nil
-	if len(a.mchunks) > 0 {
-		a.mem = a.mchunks[0]
-	}
-	if len(a.vchunks) > 0 {
-		a.val = a.vchunks[0]
+	a.mem.reset(40)
+	a.val.reset(24)
+}
+
+func (c *chunks[T]) reset(size int) {
+	c.all = keep(c.all, size)
+	c.i, c.free = 0, nil
+	if len(c.all) > 0 {
+		c.free = c.all[0]
 	}
 }
 
@@ -62,26 +67,7 @@ func (a *Arena) members(n int) []Member {
 	if a == nil {
 		return make([]Member, n)
 	}
-	if len(a.mem) < n {
-		a.nextMembers(n)
-	}
-	m := a.mem[:n:n]
-	a.mem = a.mem[n:]
-	return m
-}
-
-func (a *Arena) nextMembers(n int) {
-	for a.mi+1 < len(a.mchunks) {
-		a.mi++
-		if c := a.mchunks[a.mi]; cap(c) >= n {
-			a.mem = c[:cap(c)]
-			return
-		}
-	}
-	c := make([]Member, max(n, chunkMembers))
-	a.mchunks = append(a.mchunks, c)
-	a.mi = len(a.mchunks) - 1
-	a.mem = c
+	return a.mem.take(n, chunkMembers)
 }
 
 // values is members for element lists.
@@ -89,26 +75,32 @@ func (a *Arena) values(n int) []Value {
 	if a == nil {
 		return make([]Value, n)
 	}
-	if len(a.val) < n {
-		a.nextValues(n)
-	}
-	v := a.val[:n:n]
-	a.val = a.val[n:]
-	return v
+	return a.val.take(n, chunkValues)
 }
 
-func (a *Arena) nextValues(n int) {
-	for a.vi+1 < len(a.vchunks) {
-		a.vi++
-		if c := a.vchunks[a.vi]; cap(c) >= n {
-			a.val = c[:cap(c)]
+// take returns n elements with capacity n, from a new chunk of at least
+// size when the current one has too few left.
+func (c *chunks[T]) take(n, size int) []T {
+	if len(c.free) < n {
+		c.next(n, size)
+	}
+	s := c.free[:n:n]
+	c.free = c.free[n:]
+	return s
+}
+
+func (c *chunks[T]) next(n, size int) {
+	for c.i+1 < len(c.all) {
+		c.i++
+		if ch := c.all[c.i]; cap(ch) >= n {
+			c.free = ch[:cap(ch)]
 			return
 		}
 	}
-	c := make([]Value, max(n, chunkValues))
-	a.vchunks = append(a.vchunks, c)
-	a.vi = len(a.vchunks) - 1
-	a.val = c
+	ch := make([]T, max(n, size))
+	c.all = append(c.all, ch)
+	c.i = len(c.all) - 1
+	c.free = ch
 }
 
 // Obj is Obj in the arena.

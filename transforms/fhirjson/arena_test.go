@@ -88,13 +88,13 @@ func TestArenaReuse(t *testing.T) {
 		return string(a.Arr(items...).AppendJSON(nil))
 	}
 	first := build(3000) // several chunks
-	chunks := len(a.mchunks)
+	chunks := len(a.mem.all)
 	a.Reset()
 	if second := build(3000); second != first {
 		t.Error("the same values built again after Reset differ")
 	}
-	if len(a.mchunks) != chunks {
-		t.Errorf("%d member chunks after Reset and the same work, %d before: not reused", len(a.mchunks), chunks)
+	if len(a.mem.all) != chunks {
+		t.Errorf("%d member chunks after Reset and the same work, %d before: not reused", len(a.mem.all), chunks)
 	}
 	build100 := func() {
 		a.Reset()
