@@ -1,16 +1,11 @@
 package maps_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
-	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
 // Tests of adt_a05.yaml (ADT_A05: A05, A14, A28, A31), adt_a17.yaml
@@ -24,38 +19,10 @@ import (
 // the maps of several patients.
 
 // convertBuiltin converts one message with the map maps.Select picks (it
-// must be want), and checks: no conversion error, a Bundle valid for the
-// independent validator, the same Bundle byte for byte on a second
-// conversion with rules loaded afresh (a replay). It returns the Bundle.
+// must be want): see convertSelected.
 func convertBuiltin(t *testing.T, want string, raw []byte) []byte {
 	t.Helper()
-	m, err := hl7.Parse(raw)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	name, err := maps.Select(m.Header())
-	if err != nil || name != want {
-		t.Fatalf("maps.Select: %q, %v; want %s", name, err, want)
-	}
-	res, err := rules(t, name, false).Convert(m)
-	if err != nil {
-		t.Fatalf("%v\nall errors: %v", err, res.Errors)
-	}
-	m2, err := hl7.Parse(bytes.Clone(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := rules(t, name, false).Convert(m2)
-	if err != nil || !bytes.Equal(again.Bundle, res.Bundle) {
-		t.Errorf("a second conversion differs (%v):\n%s\n%s", err, res.Bundle, again.Bundle)
-	}
-	if os.Getenv("PLEXUS_DUMP") != "" {
-		var pretty bytes.Buffer
-		_ = json.Indent(&pretty, res.Bundle, "", "  ")
-		t.Logf("warnings: %q\n%s", res.Warnings, pretty.Bytes())
-	}
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
-	return res.Bundle
+	return convertSelected(t, raw, want, nil, "")
 }
 
 // fhirEntry is one Bundle entry, its resource kept as JSON for the checks.

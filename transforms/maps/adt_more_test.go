@@ -1,17 +1,12 @@
 package maps_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
-	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
 // The maps adt_a02, adt_a03, adt_a06, adt_a09 and adt_a11: goldens of one
@@ -38,54 +33,12 @@ var adtMoreGoldens = []struct{ msg, mapName, golden string }{
 // rules and by rules loaded anew (a replay after a restart).
 func adtMoreConvert(t *testing.T, raw []byte, wantMap string) adtMoreBundle {
 	t.Helper()
-	h, err := hl7.ParseHeader(raw)
-	if err != nil {
-		t.Fatalf("header: %v", err)
-	}
-	name, err := maps.Select(h)
-	if err != nil || name != wantMap {
-		t.Fatalf("maps.Select(%s^%s^%s) = %q, %v; want %q", h.Type, h.Event, h.Structure, name, err, wantMap)
-	}
-	m, err := hl7.Parse(raw)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	r := rules(t, name, false)
-	res, err := r.Convert(m)
-	if err != nil {
-		t.Fatalf("%s: %v\nall errors: %v", name, err, res.Errors)
-	}
-	for _, w := range res.Warnings {
-		t.Logf("warning: %v", w)
-	}
-	again, err := r.Convert(m)
-	if err != nil || !bytes.Equal(again.Bundle, res.Bundle) {
-		t.Errorf("a second conversion differs (%v):\n%s\n%s", err, res.Bundle, again.Bundle)
-	}
-	fresh, err := rules(t, name, false).Convert(m)
-	if err != nil || !bytes.Equal(fresh.Bundle, res.Bundle) {
-		t.Errorf("a conversion by rules loaded anew differs (%v):\n%s\n%s", err, res.Bundle, fresh.Bundle)
-	}
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
-	b := adtMoreBundle{raw: res.Bundle}
-	if err := json.Unmarshal(res.Bundle, &b.doc); err != nil {
+	bundle := convertSelected(t, raw, wantMap, nil, "")
+	b := adtMoreBundle{raw: bundle}
+	if err := json.Unmarshal(bundle, &b.doc); err != nil {
 		t.Fatalf("not JSON: %v", err)
 	}
 	return b
-}
-
-// adtMoreMessages reads a test file: one message, or several (a batch).
-func adtMoreMessages(t *testing.T, file string) [][]byte {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := hl7.SplitBatch(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.Messages()
 }
 
 // TestADTMoreGoldens converts the message of each structure and compares
@@ -93,7 +46,7 @@ func adtMoreMessages(t *testing.T, file string) [][]byte {
 func TestADTMoreGoldens(t *testing.T) {
 	for _, g := range adtMoreGoldens {
 		t.Run(g.mapName, func(t *testing.T) {
-			msgs := adtMoreMessages(t, g.msg)
+			msgs := testMessages(t, g.msg)
 			if len(msgs) != 1 {
 				t.Fatalf("%s holds %d messages, want 1", g.msg, len(msgs))
 			}
@@ -105,7 +58,7 @@ func TestADTMoreGoldens(t *testing.T) {
 // TestADTMoreTransfer: A02 moves the Encounter's location; PV1-2, PV1-4 and
 // PV1-10 go through their vocabulary maps.
 func TestADTMoreTransfer(t *testing.T) {
-	b := adtMoreConvert(t, adtMoreMessages(t, "testdata/adt_a02.hl7")[0], "adt_a02")
+	b := adtMoreConvert(t, testMessages(t, "testdata/adt_a02.hl7")[0], "adt_a02")
 	e := b.one(t, "Encounter")
 	adtMoreWant(t, e, "status", "in-progress")
 	// PV1-2 I → class IMP (PatientClass[EncounterClass])
@@ -138,7 +91,7 @@ func TestADTMoreTransfer(t *testing.T) {
 // and PV1-36 as its discharge disposition; without PV1-45 it is finished
 // all the same.
 func TestADTMoreDischarge(t *testing.T) {
-	b := adtMoreConvert(t, adtMoreMessages(t, "testdata/adt_a03.hl7")[0], "adt_a03")
+	b := adtMoreConvert(t, testMessages(t, "testdata/adt_a03.hl7")[0], "adt_a03")
 	e := b.one(t, "Encounter")
 	adtMoreWant(t, e, "status", "finished")
 	adtMoreWant(t, e, "period.start", "2015-06-01T13:58:00+01:00")
@@ -192,7 +145,7 @@ func TestADTMoreCorpusA03(t *testing.T) {
 // and the prior one in MRG-3; A07 (back to outpatient) with MRG-3 equal to
 // PID-18, which must not make a second Account.
 func TestADTMoreChangeClass(t *testing.T) {
-	b := adtMoreConvert(t, adtMoreMessages(t, "testdata/adt_a06.hl7")[0], "adt_a06")
+	b := adtMoreConvert(t, testMessages(t, "testdata/adt_a06.hl7")[0], "adt_a06")
 	e := b.one(t, "Encounter")
 	adtMoreWant(t, e, "class.code", "IMP")
 	adtMoreWant(t, e, "type.0.coding.0.code", "U")
@@ -216,7 +169,7 @@ func TestADTMoreChangeClass(t *testing.T) {
 		t.Errorf("Account requests %q, want %q", urls, want)
 	}
 
-	b = adtMoreConvert(t, adtMoreMessages(t, "testdata/adt_a07.hl7")[0], "adt_a06")
+	b = adtMoreConvert(t, testMessages(t, "testdata/adt_a07.hl7")[0], "adt_a06")
 	e = b.one(t, "Encounter")
 	// PV1-2 O → AMB; PV1-10 PUL → PUL of v2-0069 (HospitalService)
 	adtMoreWant(t, e, "class.code", "AMB")
@@ -231,13 +184,13 @@ func TestADTMoreChangeClass(t *testing.T) {
 // adt_a09, its DG1 not read; an A11 of v2.5.1 (structure ADT_A09) is
 // converted by adt_a09 and cancels the Encounter, as adt_a11 does.
 func TestADTMoreTracking(t *testing.T) {
-	b := adtMoreConvert(t, adtMoreMessages(t, "testdata/adt_a09.hl7")[0], "adt_a09")
+	b := adtMoreConvert(t, testMessages(t, "testdata/adt_a09.hl7")[0], "adt_a09")
 	e := b.one(t, "Encounter")
 	adtMoreWant(t, e, "status", "in-progress")
 	adtMoreWant(t, e, "location.1.status", "active")
 	adtMoreWant(t, b.resolve(t, e, "location.1.location"), "description", "Radiology X-ray 2")
 
-	msgs := adtMoreMessages(t, "testdata/adt_a09_events.hl7")
+	msgs := testMessages(t, "testdata/adt_a09_events.hl7")
 	if len(msgs) != 3 {
 		t.Fatalf("%d messages, want 3", len(msgs))
 	}
@@ -268,7 +221,7 @@ func TestADTMoreTracking(t *testing.T) {
 // TestADTMoreCancelAdmit: A11 without MSH-9.3 is picked as ADT_A11; the
 // MSH[Encounter] row makes the Encounter cancelled, whatever PV1-2 says.
 func TestADTMoreCancelAdmit(t *testing.T) {
-	b := adtMoreConvert(t, adtMoreMessages(t, "testdata/adt_a11.hl7")[0], "adt_a11")
+	b := adtMoreConvert(t, testMessages(t, "testdata/adt_a11.hl7")[0], "adt_a11")
 	e := b.one(t, "Encounter")
 	adtMoreWant(t, e, "status", "cancelled")
 	adtMoreWant(t, e, "class.code", "EMER")

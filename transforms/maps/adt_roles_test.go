@@ -18,7 +18,7 @@ import (
 // picks, which must be wantMap (valid, deterministic: adtMoreConvert).
 func rolesConvert(t *testing.T, name, wantMap string) adtMoreBundle {
 	t.Helper()
-	msgs := adtMoreMessages(t, "testdata/adt_roles_"+name+".hl7")
+	msgs := testMessages(t, "testdata/adt_roles_"+name+".hl7")
 	if len(msgs) != 1 {
 		t.Fatalf("adt_roles_%s.hl7 holds %d messages, want 1", name, len(msgs))
 	}

@@ -2,6 +2,7 @@ package maps_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -140,6 +141,53 @@ func convertKnown(t *testing.T, mapName string, raw []byte, want []string, name 
 		t.Errorf("a second conversion differs (%v):\n%s\n%s", err, res.Bundle, again.Bundle)
 	}
 	t.Logf("%d resources, %d warnings", res.Resources, len(res.Warnings))
+	if os.Getenv("PLEXUS_DUMP") != "" {
+		var pretty bytes.Buffer
+		_ = json.Indent(&pretty, res.Bundle, "", "  ")
+		t.Logf("warnings: %q\n%s", res.Warnings, pretty.Bytes())
+	}
 	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
 	return res.Bundle
+}
+
+// convertSelected converts one test message with the map maps.Select
+// picks for it, which must be wantMap, checks it as convertKnown does
+// (want: its known errors, nil for none), and converts it once more with
+// the rules loaded afresh (a replay after a restart): the same bytes.
+func convertSelected(t *testing.T, raw []byte, wantMap string, want []string, name string) []byte {
+	t.Helper()
+	h, err := hl7.ParseHeader(raw)
+	if err != nil {
+		t.Fatalf("header: %v", err)
+	}
+	mapName, err := maps.Select(h)
+	if err != nil || mapName != wantMap {
+		t.Fatalf("maps.Select(%s^%s^%s) = %q, %v; want %q", h.Type, h.Event, h.Structure, mapName, err, wantMap)
+	}
+	bundle := convertKnown(t, mapName, raw, want, name)
+	if want == nil {
+		m, err := hl7.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := rules(t, mapName, false).Convert(m)
+		if err != nil || !bytes.Equal(fresh.Bundle, bundle) {
+			t.Errorf("a conversion by rules loaded afresh differs (%v):\n%s\n%s", err, bundle, fresh.Bundle)
+		}
+	}
+	return bundle
+}
+
+// testMessages reads a test file's messages (one, or a batch).
+func testMessages(t *testing.T, file string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hl7.SplitBatch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Messages()
 }

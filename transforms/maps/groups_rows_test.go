@@ -3,12 +3,8 @@ package maps_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
 )
 
 // groupsBundle converts a testdata message with a built-in map (no error
@@ -21,26 +17,18 @@ type groupsRes struct {
 
 func groupsConvert(t *testing.T, mapName, file string) (list []groupsRes, byURL map[string]map[string]any) {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/" + file)
-	if err != nil {
-		t.Fatal(err)
+	msgs := testMessages(t, "testdata/"+file)
+	if len(msgs) != 1 {
+		t.Fatalf("%s holds %d messages, want 1", file, len(msgs))
 	}
-	m, err := hl7.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules(t, mapName, false).Convert(m)
-	if err != nil {
-		t.Fatalf("%s: %v %v", file, err, res.Errors)
-	}
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+	bundle := convertKnown(t, mapName, msgs[0], nil, file)
 	var b struct {
 		Entry []struct {
 			FullURL  string         `json:"fullUrl"`
 			Resource map[string]any `json:"resource"`
 		} `json:"entry"`
 	}
-	if err := json.Unmarshal(res.Bundle, &b); err != nil {
+	if err := json.Unmarshal(bundle, &b); err != nil {
 		t.Fatal(err)
 	}
 	byURL = map[string]map[string]any{}

@@ -1,17 +1,13 @@
 package maps_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/internal/fhirvalidate"
-	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
 // The IG's own test messages for ORM_O01 and OML_O21 share a defect: ORC-10's
@@ -94,41 +90,15 @@ func orderJSON(t *testing.T, v any) string {
 // -update) when golden is not empty.
 func convertOrder(t *testing.T, raw []byte, want, golden string) orderBundle {
 	t.Helper()
-	m, err := hl7.Parse(raw)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	name, err := maps.Select(m.Header())
-	if err != nil || name != want {
-		t.Fatalf("maps.Select: %q, %v; want %s", name, err, want)
-	}
-	r := rules(t, name, false)
-	res, err := r.Convert(m)
-	if err != nil {
-		t.Fatalf("%v\nall errors: %v", err, res.Errors)
-	}
-	again, err := r.Convert(m)
-	if err != nil || !bytes.Equal(again.Bundle, res.Bundle) {
-		t.Errorf("a second conversion differs (%v)", err)
-	}
-	fhirvalidate.ForTest(t).AssertValid(t, res.Bundle)
+	bundle := convertSelected(t, raw, want, nil, "")
 	if golden != "" {
-		checkGolden(t, golden, res.Bundle)
+		checkGolden(t, golden, bundle)
 	}
 	var b orderBundle
-	if err := json.Unmarshal(res.Bundle, &b); err != nil {
+	if err := json.Unmarshal(bundle, &b); err != nil {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func readOrderTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // TestORMGolden converts testdata/orm_o01.hl7 (testdata/SOURCES.md): two
@@ -136,7 +106,7 @@ func readOrderTestdata(t *testing.T, name string) []byte {
 // the notes, reasons (DG1) and supporting Observations (OBX) of its own
 // group only; the RXO makes a MedicationRequest and no ServiceRequest.
 func TestORMGolden(t *testing.T) {
-	b := convertOrder(t, readOrderTestdata(t, "orm_o01.hl7"), "orm_o01", "testdata/orm_o01.bundle.json")
+	b := convertOrder(t, readMessage(t, "testdata/orm_o01.hl7"), "orm_o01", "testdata/orm_o01.bundle.json")
 	srs, _ := b.all("ServiceRequest")
 	if len(srs) != 2 {
 		t.Fatalf("%d ServiceRequests, want 2 (one per OBR; the RXO group makes none)", len(srs))
@@ -185,7 +155,7 @@ func TestORMGolden(t *testing.T) {
 // TestOMLGolden converts testdata/oml_o21.hl7: one order group with TQ1,
 // NTEs, a DG1, an OBX with its NTE and two SPMs.
 func TestOMLGolden(t *testing.T) {
-	b := convertOrder(t, readOrderTestdata(t, "oml_o21.hl7"), "oml_o21", "testdata/oml_o21.bundle.json")
+	b := convertOrder(t, readMessage(t, "testdata/oml_o21.hl7"), "oml_o21", "testdata/oml_o21.bundle.json")
 	srs, _ := b.all("ServiceRequest")
 	if len(srs) != 1 {
 		t.Fatalf("%d ServiceRequests, want 1", len(srs))
@@ -213,7 +183,7 @@ func TestOMLGolden(t *testing.T) {
 // repetitions are lines of one text; NTE after the OBXs is content too;
 // the COMMON_ORDER's ServiceRequest is the document's context.related.
 func TestMDMGolden(t *testing.T) {
-	raw := readOrderTestdata(t, "mdm_t02.hl7")
+	raw := readMessage(t, "testdata/mdm_t02.hl7")
 	b := convertOrder(t, raw, "mdm_t02", "testdata/mdm_t02.bundle.json")
 	docs, docURLs := b.all("DocumentReference")
 	if len(docs) != 1 {

@@ -2,15 +2,11 @@ package maps_test
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/plexus-hl7/plexus/hl7"
-	"github.com/plexus-hl7/plexus/transforms/maps"
 )
 
 // vxuSIUDefects are the messages of vxu_v04's and siu_s12's tests (by file
@@ -42,29 +38,7 @@ func init() {
 // Bundle, the same Bundle on a second conversion. It returns the Bundle.
 func convertVXUSIU(t *testing.T, wantMap, name string, raw []byte) []byte {
 	t.Helper()
-	m, err := hl7.Parse(raw)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	mapName, err := maps.Select(m.Header())
-	if err != nil || mapName != wantMap {
-		t.Fatalf("maps.Select: %q, %v; want %s", mapName, err, wantMap)
-	}
-	return convertKnown(t, mapName, raw, vxuSIUDefects[name], name)
-}
-
-// vxuSIUMessages reads a test file's messages (a batch of one or more).
-func vxuSIUMessages(t *testing.T, file string) [][]byte {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := hl7.SplitBatch(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.Messages()
+	return convertSelected(t, raw, wantMap, vxuSIUDefects[name], name)
 }
 
 // TestVXUSIUGolden converts the IG's VXU_V04 and SIU_S12 test messages and
@@ -81,7 +55,7 @@ func TestVXUSIUGolden(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			msg := filepath.Join("testdata", c.file+".hl7")
 			golden := filepath.Join("testdata", c.file+".bundle.json")
-			msgs := vxuSIUMessages(t, msg)
+			msgs := testMessages(t, msg)
 			if len(msgs) != 1 {
 				t.Fatalf("%d messages in %s, want 1", len(msgs), msg)
 			}
@@ -130,7 +104,7 @@ func jsonOf(t *testing.T, v any) string {
 // entered-in-error whatever RXA-20 says; "PA" gives completed; RXA-6
 // "999" (amount unknown) gives no dose.
 func TestVXURefusalNotGiven(t *testing.T) {
-	refusal := vxuSIUMessages(t, "testdata/vxu_refusal.hl7")[0]
+	refusal := testMessages(t, "testdata/vxu_refusal.hl7")[0]
 	imms := vxuSIUEntries(t, convertVXUSIU(t, "vxu_v04", "vxu_refusal.hl7", refusal), "Immunization")
 	if len(imms) != 1 {
 		t.Fatalf("%d Immunizations, want 1", len(imms))
@@ -146,7 +120,7 @@ func TestVXURefusalNotGiven(t *testing.T) {
 		t.Errorf("refusal: doseQuantity %v from RXA-6 999", r["doseQuantity"])
 	}
 
-	branches := vxuSIUMessages(t, "testdata/vxu_branches.hl7")[0]
+	branches := testMessages(t, "testdata/vxu_branches.hl7")[0]
 	imms = vxuSIUEntries(t, convertVXUSIU(t, "vxu_v04", "vxu_branches.hl7", branches), "Immunization")
 	want := []struct {
 		status  string
@@ -182,7 +156,7 @@ func TestVXURefusalNotGiven(t *testing.T) {
 // its group's Immunization; an OBX is partOf its group's Immunization and
 // keeps its NTE; the identifiers are the group's ORC's.
 func TestVXUOrderGroups(t *testing.T) {
-	raw := vxuSIUMessages(t, "testdata/vxu_branches.hl7")[0]
+	raw := testMessages(t, "testdata/vxu_branches.hl7")[0]
 	bundle := convertVXUSIU(t, "vxu_v04", "vxu_branches.hl7", raw)
 	imms := vxuSIUEntries(t, bundle, "Immunization")
 	if len(imms) != 4 {
@@ -251,7 +225,7 @@ func btoi(b bool) int {
 // per AIL (two) and per AIP (two, the second "tentative" from AIP-12
 // Pending), in that order.
 func TestSIUParticipants(t *testing.T) {
-	raw := vxuSIUMessages(t, "testdata/siu_participants.hl7")[0]
+	raw := testMessages(t, "testdata/siu_participants.hl7")[0]
 	bundle := convertVXUSIU(t, "siu_s12", "siu_participants.hl7", raw)
 	apps := vxuSIUEntries(t, bundle, "Appointment")
 	if len(apps) != 1 {
@@ -303,7 +277,7 @@ func TestSIUEvents(t *testing.T) {
 		{"entered-in-error", "Appointment?identifier=FL5530"},
 		{"", ""},
 	}
-	msgs := vxuSIUMessages(t, "testdata/siu_events.hl7")
+	msgs := testMessages(t, "testdata/siu_events.hl7")
 	if len(msgs) != len(want) {
 		t.Fatalf("%d messages, want %d", len(msgs), len(want))
 	}
