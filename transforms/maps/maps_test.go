@@ -300,8 +300,7 @@ func checkKnownErrors(t *testing.T, res *transforms.Result, want []string) {
 }
 
 // TestDischargeDestination: PV1-37 (DLD) → Encounter.hospitalization.destination,
-// a Location of that type; ORC-17 → the order Provenance's onBehalfOf
-// (CWE[Organization]) is covered by the corpus and the order tests.
+// a Location of that type.
 func TestDischargeDestination(t *testing.T) {
 	msg := "MSH|^~\\&|ADT|HOSP|EHR|HOSP|20240301120000-0500||ADT^A03^ADT_A03|DLD-1|P|2.5.1\r" +
 		"EVN|A03|20240301120000-0500\r" +

@@ -260,3 +260,18 @@ func orderField(v any, k string) any {
 	m, _ := v.(map[string]any)
 	return m[k]
 }
+
+// TestOrderEnteringOrganization: ORC-17 (CWE[Organization]) → the order
+// Provenance's enterer agent onBehalfOf, an Organization entry.
+func TestOrderEnteringOrganization(t *testing.T) {
+	raw := []byte("MSH|^~\\&|CPOE|HOSP|LIS|LAB|20240312082500-0500||ORM^O01^ORM_O01|EO-1|P|2.5.1\r" +
+		"PID|1||P8^^^HOSP^MR||Enter^Erin||19800101|F\r" +
+		"ORC|NW|PLC9^CPOE|||||||20240312082500-0500|2222^ENTER^EMMA||3333^ORDER^OLIVER|||||MAINLAB^Main Lab^HL70362\r" +
+		"OBR|1|PLC9^CPOE||2345-7^Glucose^LN\r")
+	b := string(convertSelected(t, raw, "orm_o01", nil, "eo"))
+	for _, want := range []string{`"onBehalfOf":{"reference":"urn:uuid:`, `"resourceType":"Organization","identifier":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0362","value":"MAINLAB"}],"name":"Main Lab"`} {
+		if !strings.Contains(b, want) {
+			t.Errorf("Bundle lacks %s", want)
+		}
+	}
+}
